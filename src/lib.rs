@@ -1,0 +1,23 @@
+//! vcf_pg_loader: the PostgreSQL side. This file is only an index: the module list and
+//! `_PG_init`. Pure logic lives in the `vcf_pg_loader_core` crate (`core/`), which never
+//! imports pgrx; `src/sql/` adapts it to SQL.
+
+::pgrx::pg_module_magic!(name, version);
+
+mod sql;
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    sql::settings::register();
+}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}
