@@ -163,6 +163,12 @@ impl Keyring {
         env.open(&key.material.cipher, context)
     }
 
+    /// The blind index of `plaintext` under every configured key, active first: rows not yet
+    /// rotated carry the index of the key that wrote them.
+    pub fn blind_indexes(&self, plaintext: &[u8]) -> Vec<[u8; 16]> {
+        self.keys.iter().map(|k| k.material.blind.index(plaintext)).collect()
+    }
+
     /// 16-byte blind index of `plaintext` under the active key's derived HMAC key.
     pub fn blind_index(&self, plaintext: &[u8]) -> [u8; 16] {
         self.keys[0].material.blind.index(plaintext)

@@ -1,0 +1,254 @@
+-- vcf_pg_loader schema, part 1 (runs before the generated functions).
+-- Roles are cluster-global: created if missing, never dropped by DROP EXTENSION.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'phi_admin') THEN
+        CREATE ROLE phi_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'phi_viewer') THEN
+        CREATE ROLE phi_viewer NOLOGIN;
+    END IF;
+END
+$roles$;
+COMMENT ON ROLE phi_admin IS 'vcf_pg_loader: may reveal sample identifiers (every reveal is audited)';
+COMMENT ON ROLE phi_viewer IS 'vcf_pg_loader: may see pseudonyms and counts, never identifiers';
+
+CREATE SCHEMA vcf;
+COMMENT ON SCHEMA vcf IS 'vcf_pg_loader: genomic data; samples appear only as pseudonyms (anonymous_id)';
+CREATE SCHEMA phi_vault;
+COMMENT ON SCHEMA phi_vault IS 'vcf_pg_loader: sample identifiers (encrypted) and the audit log';
+REVOKE ALL ON SCHEMA phi_vault FROM PUBLIC;
+
+-- ---------------------------------------------------------------- phi_vault
+CREATE TABLE phi_vault.sample_id_mapping (
+    mapping_id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    anonymous_id          uuid NOT NULL UNIQUE,
+    original_id           text,
+    original_id_encrypted bytea,
+    encryption_iv         bytea,
+    key_id                text,
+    original_id_hmac      bytea,
+    source_file           text NOT NULL,
+    file_sha256           text NOT NULL,
+    load_batch_id         uuid,
+    created_at            timestamptz NOT NULL DEFAULT now(),
+    created_by            name NOT NULL DEFAULT session_user,
+    CONSTRAINT identifier_is_kept CHECK (original_id IS NOT NULL OR original_id_encrypted IS NOT NULL),
+    CONSTRAINT crypto_columns_agree CHECK (
+        (original_id_encrypted IS NULL) = (key_id IS NULL)
+        AND (original_id_encrypted IS NULL) = (encryption_iv IS NULL))
+);
+CREATE INDEX sample_id_mapping_hmac_idx ON phi_vault.sample_id_mapping (original_id_hmac);
+CREATE INDEX sample_id_mapping_key_id_idx ON phi_vault.sample_id_mapping (key_id);
+CREATE INDEX sample_id_mapping_file_idx ON phi_vault.sample_id_mapping (file_sha256);
+COMMENT ON TABLE phi_vault.sample_id_mapping IS
+    'One pseudonym (anonymous_id) per sample name and file content. Identifiers are AES-256-GCM envelopes (format v1, context = the pseudonym). Immutable except the crypto columns, which only key rotation changes.';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id IS 'Identifier in clear: NULL unless vcf_pg_loader.phi_store_plaintext was on, or no key was configured with require_encryption off';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id_encrypted IS 'Ciphertext envelope v1 of the identifier, associated data bound to anonymous_id';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.encryption_iv IS 'The 12-byte GCM nonce (also inside the envelope), kept for the seed schema''s queries';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.key_id IS 'Key id (8 hex digits) of the key that encrypted original_id_encrypted';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id_hmac IS 'Blind index: 16-byte HMAC-SHA-256 under a key derived from the active key; phi_lookup() searches it';
+
+-- Mappings are immutable: only rotation (crypto columns) and phi_clear_plaintext (original_id to NULL).
+CREATE FUNCTION phi_vault.sample_id_mapping_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'phi_vault.sample_id_mapping rows are immutable and cannot be deleted'
+            USING ERRCODE = '42501', HINT = 'vcf_unload() removes genotype data; pseudonym mappings stay by design.';
+    END IF;
+    IF NEW.mapping_id IS DISTINCT FROM OLD.mapping_id
+       OR NEW.anonymous_id IS DISTINCT FROM OLD.anonymous_id
+       OR NEW.source_file IS DISTINCT FROM OLD.source_file
+       OR NEW.file_sha256 IS DISTINCT FROM OLD.file_sha256
+       OR NEW.load_batch_id IS DISTINCT FROM OLD.load_batch_id
+       OR NEW.created_at IS DISTINCT FROM OLD.created_at
+       OR NEW.created_by IS DISTINCT FROM OLD.created_by
+       OR (NEW.original_id IS DISTINCT FROM OLD.original_id AND NEW.original_id IS NOT NULL) THEN
+        RAISE EXCEPTION 'phi_vault.sample_id_mapping row % is immutable except its crypto columns', OLD.mapping_id
+            USING ERRCODE = '42501';
+    END IF;
+    IF (NEW.original_id_encrypted IS DISTINCT FROM OLD.original_id_encrypted
+        OR NEW.encryption_iv IS DISTINCT FROM OLD.encryption_iv
+        OR NEW.key_id IS DISTINCT FROM OLD.key_id
+        OR NEW.original_id_hmac IS DISTINCT FROM OLD.original_id_hmac)
+       AND coalesce(current_setting('vcf_pg_loader.internal_rotation', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'crypto columns of phi_vault.sample_id_mapping row % change only through phi_rotate_key()', OLD.mapping_id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER sample_id_mapping_immutable BEFORE UPDATE OR DELETE ON phi_vault.sample_id_mapping
+    FOR EACH ROW EXECUTE FUNCTION phi_vault.sample_id_mapping_guard();
+
+ALTER TABLE phi_vault.sample_id_mapping ENABLE ROW LEVEL SECURITY;
+CREATE POLICY phi_admin_reads ON phi_vault.sample_id_mapping FOR SELECT
+    USING (pg_has_role(current_user, 'phi_admin', 'MEMBER'));
+
+-- Pseudonyms without identifiers or ciphertext: what phi_viewer may see.
+CREATE VIEW phi_vault.pseudonyms AS
+    SELECT mapping_id, anonymous_id, key_id, source_file, file_sha256, load_batch_id, created_at, created_by
+    FROM phi_vault.sample_id_mapping;
+COMMENT ON VIEW phi_vault.pseudonyms IS 'Pseudonyms and their provenance, without identifiers or ciphertext (phi_viewer)';
+
+CREATE TABLE phi_vault.audit_log (
+    audit_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at             timestamptz NOT NULL DEFAULT clock_timestamp(),
+    "session_user" name NOT NULL DEFAULT session_user,
+    "current_user" name NOT NULL DEFAULT current_user,
+    client_addr    inet DEFAULT inet_client_addr(),
+    operation      text NOT NULL,
+    detail         jsonb NOT NULL DEFAULT '{}',
+    prev_hash      bytea,
+    hash           bytea NOT NULL
+);
+COMMENT ON TABLE phi_vault.audit_log IS
+    'Append-only, hash-chained audit of key operations, rotations, lookups, reveals and loads (HIPAA 164.312(b)). hash = SHA-256(prev_hash || row). Verify with phi_vault.verify_audit_chain().';
+
+-- The hash of one audit row, over a text form independent of DateStyle and TimeZone.
+CREATE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
+                                         addr inet, op text, detail jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT sha256(coalesce(prev, '\x'::bytea) || convert_to(
+        concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
+                  coalesce(host(addr), ''), op, detail::text), 'UTF8'))
+$$;
+
+CREATE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    -- One writer at a time extends the chain; held to commit, so entries are written at the
+    -- end of each audited operation to keep the wait short.
+    PERFORM pg_advisory_xact_lock(7366301, 1);
+    SELECT hash INTO NEW.prev_hash FROM phi_vault.audit_log ORDER BY audit_id DESC LIMIT 1;
+    NEW.at := clock_timestamp();
+    NEW.hash := phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
+                                         NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail);
+    RAISE LOG 'vcf_pg_loader audit: % %', NEW.operation, NEW.detail::text;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER audit_log_chain BEFORE INSERT ON phi_vault.audit_log
+    FOR EACH ROW EXECUTE FUNCTION phi_vault.audit_log_chain();
+
+CREATE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    RAISE EXCEPTION 'phi_vault.audit_log is append-only (% refused)', TG_OP USING ERRCODE = '42501';
+END $$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON phi_vault.audit_log
+    FOR EACH ROW EXECUTE FUNCTION phi_vault.audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON phi_vault.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION phi_vault.audit_log_append_only();
+
+CREATE FUNCTION phi_vault.verify_audit_chain(OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    r record;
+    prev bytea := NULL;
+BEGIN
+    ok := true; rows_checked := 0;
+    FOR r IN SELECT * FROM phi_vault.audit_log ORDER BY audit_id LOOP
+        rows_checked := rows_checked + 1;
+        IF r.prev_hash IS DISTINCT FROM prev
+           OR r.hash <> phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
+                                                 r."current_user", r.client_addr, r.operation, r.detail) THEN
+            ok := false; first_bad_audit_id := r.audit_id;
+            RETURN;
+        END IF;
+        prev := r.hash;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION phi_vault.verify_audit_chain() IS 'Recomputes the audit hash chain: ok, rows checked, first row that does not verify';
+
+-- ---------------------------------------------------------------- vcf
+CREATE TABLE vcf.load_batches (
+    load_batch_id uuid PRIMARY KEY,
+    source_file   text NOT NULL,
+    file_sha256   text NOT NULL,
+    file_size     bigint NOT NULL,
+    file_format   text,
+    compression   text,
+    reference     text,
+    loaded_at     timestamptz NOT NULL DEFAULT now(),
+    loaded_by     name NOT NULL DEFAULT current_user,
+    variants      bigint NOT NULL DEFAULT 0,
+    genotypes     bigint NOT NULL DEFAULT 0,
+    samples       int NOT NULL DEFAULT 0,
+    records       bigint NOT NULL DEFAULT 0,
+    warnings      jsonb NOT NULL DEFAULT '{}',
+    options       jsonb NOT NULL DEFAULT '{}',
+    header        text
+);
+CREATE UNIQUE INDEX load_batches_file_sha256_key ON vcf.load_batches (file_sha256);
+COMMENT ON TABLE vcf.load_batches IS 'One row per loaded file (identified by its SHA-256); header has sample names replaced by pseudonyms';
+
+CREATE TABLE vcf.samples (
+    load_batch_id uuid NOT NULL REFERENCES vcf.load_batches ON DELETE CASCADE,
+    sample_index  int NOT NULL,
+    anonymous_id  uuid NOT NULL,
+    PRIMARY KEY (load_batch_id, sample_index)
+);
+CREATE INDEX samples_anonymous_id_idx ON vcf.samples (anonymous_id);
+COMMENT ON TABLE vcf.samples IS 'The sample columns of each load, as pseudonyms (0-based sample_index in file order)';
+
+-- Variant ids come in blocks of 2^20 per sequence value: concurrent loads never interleave
+-- within a block and a load needs one sequence call per million rows.
+CREATE SEQUENCE vcf.variant_id_block_seq;
+
+CREATE TABLE vcf.variants (
+    variant_id    bigint NOT NULL,
+    load_batch_id uuid NOT NULL,
+    chrom         text NOT NULL,
+    pos           bigint NOT NULL,
+    end_pos       bigint NOT NULL,
+    ref           text NOT NULL,
+    alt           text,
+    alt_index     smallint,
+    id            text,
+    qual          real,
+    filter        text[],
+    info          jsonb NOT NULL DEFAULT '{}',
+    gene          text,
+    consequence   text,
+    impact        text,
+    af            real,
+    source_line   bigint
+) PARTITION BY LIST (chrom);
+COMMENT ON TABLE vcf.variants IS 'One row per ALT allele (multi-allelic records decomposed); LIST-partitioned by chrom';
+COMMENT ON COLUMN vcf.variants.source_line IS 'Line number of the record in the loaded file';
+
+DO $parts$
+DECLARE
+    c text;
+BEGIN
+    FOREACH c IN ARRAY ARRAY['1','2','3','4','5','6','7','8','9','10','11','12','13','14','15',
+                             '16','17','18','19','20','21','22','X','Y'] LOOP
+        EXECUTE format('CREATE TABLE vcf.%I PARTITION OF vcf.variants FOR VALUES IN (%L, %L)',
+                       'variants_chr' || lower(c), c, 'chr' || c);
+    END LOOP;
+END
+$parts$;
+CREATE TABLE vcf.variants_chrm PARTITION OF vcf.variants FOR VALUES IN ('M', 'MT', 'chrM', 'chrMT');
+CREATE TABLE vcf.variants_other PARTITION OF vcf.variants DEFAULT;
+
+CREATE INDEX variants_region_idx ON vcf.variants (chrom, pos);
+CREATE INDEX variants_gene_idx ON vcf.variants (gene) WHERE gene IS NOT NULL;
+CREATE INDEX variants_variant_id_idx ON vcf.variants (variant_id);
+CREATE INDEX variants_load_batch_idx ON vcf.variants (load_batch_id);
+
+CREATE TABLE vcf.genotypes (
+    variant_id   bigint NOT NULL,
+    anonymous_id uuid NOT NULL,
+    gt           text,
+    alt_dosage   smallint,
+    phased       boolean,
+    dp           int,
+    gq           int,
+    ad           int[],
+    format       jsonb
+);
+-- Loads write variant_id in increasing blocks: a BRIN index serves joins to a variant and
+-- unloads at a fraction of a btree's cost (see docs/performance.md).
+CREATE INDEX genotypes_variant_id_brin ON vcf.genotypes USING brin (variant_id);
+COMMENT ON TABLE vcf.genotypes IS 'One row per (variant row, sample) as the genotypes option chose; samples only as pseudonyms';
+COMMENT ON COLUMN vcf.genotypes.alt_dosage IS 'Copies of this row''s ALT in GT; NULL if any allele is missing';

@@ -1,0 +1,333 @@
+//! `vcf_load`, `vcf_validate`, `vcf_unload` (CONTRACT §5). Reads with the pure reader and
+//! decomposer of `vcf_pg_loader_core::vcf`, inserts with `insert`, all in the caller's
+//! transaction: it succeeds whole or leaves nothing.
+
+use super::errors::{self, raise};
+use super::insert::{insert_batch, VariantIds};
+use super::vault::{self, as_owner, audit, may_read_server_files};
+use pgrx::prelude::*;
+use pgrx::{PgSqlErrorCode, Uuid};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+use vcf_pg_loader_core::crypto::rng;
+use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader, Warnings};
+
+/// Rows per insert statement (variant rows; genotype rows flush at 8x this).
+const BATCH_VARIANTS: usize = 5_000;
+const BATCH_GENOTYPES: usize = 50_000;
+
+fn require_file_privilege(function: &str) {
+    if !may_read_server_files() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to {function}() a server file"),
+            Some("Only superusers and members of pg_read_server_files may read server files, as with COPY FROM a file."),
+        );
+    }
+}
+
+fn sha256_file(path: &str) -> (String, u64) {
+    let mut f = std::fs::File::open(path).unwrap_or_else(|e| {
+        errors::vcf(path, &vcf_pg_loader_core::vcf::input::io_error(Path::new(path), &e))
+    });
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n_total = 0u64;
+    loop {
+        check_for_interrupts!();
+        let n = f.read(&mut buf).unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("{path}: could not read: {e}"), None)
+        });
+        if n == 0 {
+            break;
+        }
+        n_total += n as u64;
+        h.update(&buf[..n]);
+    }
+    (h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n_total)
+}
+
+struct Progress;
+
+impl Progress {
+    fn start(total: u64) -> Self {
+        let relid = Spi::get_one::<pg_sys::Oid>("SELECT 'vcf.variants'::regclass::oid").ok().flatten().unwrap_or(pg_sys::InvalidOid);
+        // SAFETY: progress reporting for this backend; ended on drop or by transaction abort.
+        unsafe {
+            pg_sys::pgstat_progress_start_command(pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY, relid);
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_COMMAND as i32, pg_sys::PROGRESS_COPY_COMMAND_FROM as i64);
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TYPE as i32, pg_sys::PROGRESS_COPY_TYPE_FILE as i64);
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, total as i64);
+        }
+        Progress
+    }
+    fn update(&self, bytes: u64, tuples: i64) {
+        unsafe {
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32, bytes as i64);
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32, tuples);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        unsafe { pg_sys::pgstat_progress_end_command() };
+    }
+}
+
+/// Load a VCF (`.vcf`, `.vcf.gz`: plain, gzip or BGZF) from the server's file system.
+#[pg_extern(volatile)]
+fn vcf_load(
+    path: &str,
+    force: default!(bool, false),
+    normalize: default!(bool, true),
+    genotypes: default!(&str, "'all'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(load_batch_id, Uuid),
+        name!(variants, i64),
+        name!(genotypes, i64),
+        name!(samples, i32),
+        name!(already_loaded, bool),
+    ),
+> {
+    require_file_privilege("vcf_load");
+    let mode = GenotypeMode::parse(genotypes).unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid value for genotypes: \"{genotypes}\""),
+            Some("Use 'all' (every sample), 'carriers' (calls holding the row's ALT) or 'none' (sites only)."),
+        )
+    });
+    let (sha, size) = sha256_file(path);
+    as_owner(|| {
+        // Loads of the same content serialize here; the second then sees the first's batch.
+        Spi::run_with_args("SELECT pg_advisory_xact_lock(7366301, hashtext($1))", &[sha.clone().into()]).ok();
+    });
+    let existing = as_owner(|| {
+        Spi::get_three_with_args::<Uuid, i64, i64>(
+            "SELECT load_batch_id, variants, genotypes FROM vcf.load_batches WHERE file_sha256 = $1",
+            &[sha.clone().into()],
+        )
+    });
+    if let Ok((Some(old), Some(v), Some(g))) = existing {
+        if !force {
+            let s = as_owner(|| Spi::get_one_with_args::<i32>("SELECT samples FROM vcf.load_batches WHERE load_batch_id = $1", &[old.into()]))
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            pgrx::notice!("{path}: already loaded as batch {} (same SHA-256); use force => true to replace it", vault::uuid_text(old.as_bytes()));
+            audit("load", json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(old.as_bytes()), "already_loaded": true}));
+            return TableIterator::once((old, v, g, s, true));
+        }
+        let removed = unload(old);
+        pgrx::notice!("{path}: replacing batch {} ({removed} rows)", vault::uuid_text(old.as_bytes()));
+    }
+
+    let mut reader = VcfReader::open(Path::new(path)).unwrap_or_else(|e| errors::vcf(path, &e));
+    let header = reader.header().clone();
+    let batch_id = Uuid::from_bytes(rng::uuid_v4());
+    let samples = vault::pseudonyms_for(&header.samples, &sha, path, batch_id);
+    let sample_texts: Vec<String> = samples.iter().map(|u| vault::uuid_text(u.as_bytes())).collect();
+    let opts = LoadOptions { normalize, genotypes: mode };
+    let mut dec = Decomposer::new(&header, opts, &sample_texts);
+    let options = json!({"force": force, "normalize": normalize, "genotypes": genotypes});
+
+    let (variants, genotype_rows, records, warnings) = as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, file_format, compression, reference, loaded_by, samples, options, header)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::name, $9, $10, $11)",
+            &[
+                batch_id.into(),
+                path.into(),
+                sha.clone().into(),
+                (size as i64).into(),
+                header.file_format.clone().into(),
+                reader.compression.as_str().into(),
+                header.reference.clone().into(),
+                vault::current_user_name().into(),
+                (samples.len() as i32).into(),
+                pgrx::JsonB(options.clone()).into(),
+                dec.scrubbed_header().into(),
+            ],
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording the load failed: {e}"), None));
+        Spi::run_with_args(
+            "INSERT INTO vcf.samples (load_batch_id, sample_index, anonymous_id) SELECT $1, i - 1, a FROM unnest($2::uuid[]) WITH ORDINALITY AS u(a, i)",
+            &[batch_id.into(), samples.clone().into()],
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording samples failed: {e}"), None));
+
+        let progress = Progress::start(reader.file_size);
+        let mut ids = VariantIds::new();
+        let mut batch = RowBatch::default();
+        let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
+        loop {
+            let next = reader.next_line().unwrap_or_else(|e| errors::vcf(path, &e));
+            let done = match next {
+                Some((ln, line)) => {
+                    dec.decompose(ln, line, &mut batch).unwrap_or_else(|e| errors::vcf(path, &e));
+                    false
+                }
+                None => true,
+            };
+            if done || batch.variants.len() >= BATCH_VARIANTS || batch.genotypes.len() >= BATCH_GENOTYPES {
+                check_for_interrupts!();
+                records += batch.records;
+                let (v, g) = insert_batch(&batch, batch_id, &samples, &mut ids);
+                nv += v;
+                ng += g;
+                batch.clear();
+                progress.update(reader.bytes_read(), nv + ng);
+            }
+            if done {
+                break;
+            }
+        }
+        let mut warnings = dec.warnings.clone();
+        if reader.blank_lines > 0 {
+            let mut w = Warnings::default();
+            for _ in 0..reader.blank_lines {
+                w.add("blank_line");
+            }
+            warnings.merge(&w);
+        }
+        Spi::run_with_args(
+            "UPDATE vcf.load_batches SET variants = $2, genotypes = $3, records = $4, warnings = $5::jsonb WHERE load_batch_id = $1",
+            &[batch_id.into(), nv.into(), ng.into(), (records as i64).into(), warnings.to_json().into()],
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording the load failed: {e}"), None));
+        (nv, ng, records, warnings)
+    });
+    if !warnings.is_empty() {
+        pgrx::notice!("{path}: loaded with {} lenient warning(s): {}", warnings.total(), warnings.summary());
+    }
+    audit(
+        "load",
+        json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(batch_id.as_bytes()),
+               "records": records, "variants": variants, "genotypes": genotype_rows, "samples": samples.len(),
+               "options": options, "already_loaded": false}),
+    );
+    TableIterator::once((batch_id, variants, genotype_rows, samples.len() as i32, false))
+}
+
+/// Remove a batch's rows (as the owner); returns variant + genotype rows removed.
+fn unload(batch: Uuid) -> i64 {
+    as_owner(|| {
+        let g = Spi::get_one_with_args::<i64>(
+            "WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v
+                        WHERE v.load_batch_id = $1 AND g.variant_id = v.variant_id RETURNING 1) SELECT count(*) FROM d",
+            &[batch.into()],
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+        let v = Spi::get_one_with_args::<i64>(
+            "WITH d AS (DELETE FROM vcf.variants WHERE load_batch_id = $1 RETURNING 1) SELECT count(*) FROM d",
+            &[batch.into()],
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+        Spi::run_with_args("DELETE FROM vcf.load_batches WHERE load_batch_id = $1", &[batch.into()]).ok();
+        g + v
+    })
+}
+
+/// Remove a load's variants and genotypes (pseudonym mappings stay: they are immutable).
+#[pg_extern(volatile)]
+fn vcf_unload(load_batch_id: Uuid) -> i64 {
+    require_file_privilege("vcf_unload");
+    let exists = as_owner(|| {
+        Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM vcf.load_batches WHERE load_batch_id = $1)", &[load_batch_id.into()])
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if !exists {
+        raise(
+            PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            format!("load batch {} does not exist", vault::uuid_text(load_batch_id.as_bytes())),
+            None,
+        );
+    }
+    let n = unload(load_batch_id);
+    audit("unload", json!({"load_batch_id": vault::uuid_text(load_batch_id.as_bytes()), "rows": n}));
+    n
+}
+
+/// Check a load against the database and, when the file is still there, against the file.
+#[pg_extern(volatile)]
+fn vcf_validate(
+    load_batch_id: Uuid,
+) -> TableIterator<'static, (name!(check, String), name!(expected, i64), name!(actual, i64), name!(ok, bool))> {
+    require_file_privilege("vcf_validate");
+    let row = as_owner(|| {
+        Spi::get_three_with_args::<String, String, i64>(
+            "SELECT source_file, file_sha256, variants FROM vcf.load_batches WHERE load_batch_id = $1",
+            &[load_batch_id.into()],
+        )
+    });
+    let Ok((Some(path), Some(sha), Some(variants))) = row else {
+        raise(
+            PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            format!("load batch {} does not exist", vault::uuid_text(load_batch_id.as_bytes())),
+            None,
+        );
+    };
+    let mut out: Vec<(String, i64, i64, bool)> = Vec::new();
+    let (genotypes, samples, records, opts) = as_owner(|| {
+        let (g, s, r) = Spi::get_three_with_args::<i64, i32, i64>(
+            "SELECT genotypes, samples, records FROM vcf.load_batches WHERE load_batch_id = $1",
+            &[load_batch_id.into()],
+        )
+        .unwrap_or((None, None, None));
+        let o = Spi::get_one_with_args::<pgrx::JsonB>("SELECT options FROM vcf.load_batches WHERE load_batch_id = $1", &[load_batch_id.into()])
+            .ok()
+            .flatten();
+        (g.unwrap_or(0), s.unwrap_or(0), r.unwrap_or(0), o)
+    });
+    let (av, ag, asmp) = as_owner(|| {
+        let v = Spi::get_one_with_args::<i64>("SELECT count(*) FROM vcf.variants WHERE load_batch_id = $1", &[load_batch_id.into()]);
+        let g = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) WHERE v.load_batch_id = $1",
+            &[load_batch_id.into()],
+        );
+        let s = Spi::get_one_with_args::<i64>("SELECT count(*) FROM vcf.samples WHERE load_batch_id = $1", &[load_batch_id.into()]);
+        (g_or0(v), g_or0(g), g_or0(s))
+    });
+    out.push(("variant_rows".into(), variants, av, variants == av));
+    out.push(("genotype_rows".into(), genotypes, ag, genotypes == ag));
+    out.push(("samples".into(), samples as i64, asmp, samples as i64 == asmp));
+    if Path::new(&path).is_file() {
+        let (now, _) = sha256_file(&path);
+        out.push(("file_sha256_matches".into(), 1, (now == sha) as i64, now == sha));
+        // Count records and ALT alleles straight from the file, independently of the decomposer.
+        if let Ok(mut r) = VcfReader::open(Path::new(&path)) {
+            let (mut recs, mut alts) = (0i64, 0i64);
+            while let Ok(Some((_, line))) = r.next_line() {
+                check_for_interrupts!();
+                recs += 1;
+                let alt = line.split(|&b| b == b'\t').nth(4).unwrap_or(b".");
+                alts += if alt == b"." { 1 } else { alt.iter().filter(|&&b| b == b',').count() as i64 + 1 };
+            }
+            out.push(("file_records".into(), recs, records, recs == records));
+            out.push(("file_alt_alleles".into(), alts, av, alts == av));
+            let mode = opts.as_ref().and_then(|o| o.0.get("genotypes").and_then(|g| g.as_str()).map(str::to_string));
+            if mode.as_deref() == Some("all") {
+                let exp = alts * samples as i64;
+                out.push(("genotype_rows_all_samples".into(), exp, ag, exp == ag));
+            }
+        }
+    } else {
+        pgrx::notice!("{path}: file no longer present; only database checks were run");
+    }
+    TableIterator::new(out)
+}
+
+fn g_or0(r: Result<Option<i64>, pgrx::spi::SpiError>) -> i64 {
+    r.ok().flatten().unwrap_or(0)
+}
