@@ -29,6 +29,15 @@ fn require_file_privilege(function: &str) {
 }
 
 fn sha256_file(path: &str) -> (String, u64) {
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() {
+            raise(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("{path}: not a regular file"),
+                Some("vcf_load reads .vcf or .vcf.gz files, not directories, devices or FIFOs."),
+            );
+        }
+    }
     let mut f = std::fs::File::open(path).unwrap_or_else(|e| {
         errors::vcf(path, &vcf_pg_loader_core::vcf::input::io_error(Path::new(path), &e))
     });
@@ -119,12 +128,12 @@ fn vcf_load(
                 .ok()
                 .flatten()
                 .unwrap_or(0);
-            pgrx::notice!("{path}: already loaded as batch {} (same SHA-256); use force => true to replace it", vault::uuid_text(old.as_bytes()));
+            pgrx::notice!("{path}: already loaded (a load with the same SHA-256 exists); use force => true to replace it");
             audit("load", json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(old.as_bytes()), "already_loaded": true}));
             return TableIterator::once((old, v, g, s, true));
         }
         let removed = unload(old);
-        pgrx::notice!("{path}: replacing batch {} ({removed} rows)", vault::uuid_text(old.as_bytes()));
+        pgrx::notice!("{path}: replacing the earlier load of the same content ({removed} rows)");
     }
 
     let mut reader = VcfReader::open(Path::new(path)).unwrap_or_else(|e| errors::vcf(path, &e));

@@ -136,7 +136,8 @@ fn write_field(
         None => (&FieldDef::UNDECLARED, false),
     };
     let raw: Cow<str> = if def.ty == ValueType::String { scrubber.scrub(raw) } else { Cow::Borrowed(raw) };
-    if !declared || matches!(def.number, Number::Count(1)) {
+    // A lone "." is the whole value missing, whatever its Number.
+    if !declared || raw == "." || matches!(def.number, Number::Count(1)) {
         return (obj.scalar(key, def.ty, &raw), true);
     }
     let items: Vec<&str> = raw.split(',').collect();
