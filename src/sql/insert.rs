@@ -25,7 +25,13 @@ impl VariantIds {
             let block = Spi::get_one::<i64>("SELECT nextval('vcf.variant_id_block_seq')")
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not reserve variant ids", None));
+                .unwrap_or_else(|| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        "could not reserve variant ids",
+                        None,
+                    )
+                });
             self.next = block * BLOCK;
             self.end = self.next + BLOCK;
         }
@@ -60,11 +66,20 @@ fn pg_array_text<T: std::fmt::Display>(items: &[T], quote: bool) -> String {
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("inserting {what} failed: {e}"), None)
+    raise(
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("inserting {what} failed: {e}"),
+        None,
+    )
 }
 
 /// Insert a batch; `samples[i]` is the pseudonym of sample column i. Returns (variants, genotypes).
-pub fn insert_batch(batch: &RowBatch, load_batch_id: Uuid, samples: &[Uuid], ids: &mut VariantIds) -> (i64, i64) {
+pub fn insert_batch(
+    batch: &RowBatch,
+    load_batch_id: Uuid,
+    samples: &[Uuid],
+    ids: &mut VariantIds,
+) -> (i64, i64) {
     let n = batch.variants.len();
     if n == 0 {
         return (0, 0);
@@ -133,7 +148,10 @@ pub fn insert_batch(batch: &RowBatch, load_batch_id: Uuid, samples: &[Uuid], ids
 mod tests {
     #[test]
     fn array_literals() {
-        assert_eq!(super::pg_array_text(&["PASS", "a\"b"], true), "{\"PASS\",\"a\\\"b\"}");
+        assert_eq!(
+            super::pg_array_text(&["PASS", "a\"b"], true),
+            "{\"PASS\",\"a\\\"b\"}"
+        );
         assert_eq!(super::pg_array_text(&["1", "NULL"], false), "{1,NULL}");
     }
 }

@@ -104,7 +104,12 @@ pub fn current() -> Option<Rc<LoadedKeys>> {
         );
     }
     CACHE.with(|c| {
-        *c.borrow_mut() = Some(Cached { generation, stamp, checked_at: stmt, keys: keys.clone() })
+        *c.borrow_mut() = Some(Cached {
+            generation,
+            stamp,
+            checked_at: stmt,
+            keys: keys.clone(),
+        })
     });
     keys
 }
@@ -123,8 +128,17 @@ pub fn require() -> Rc<LoadedKeys> {
 fn load() -> (Option<LoadedKeys>, Option<FileStamp>) {
     if let Some(v) = raw_setting(&PHI_KEY) {
         let text = Zeroizing::new(v.to_string_lossy().into_owned());
-        let keyring = Keyring::parse(&text).unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key", &e));
-        return (Some(LoadedKeys { source: KeySource::Setting, keyring, key_file: None, warnings: vec![] }), None);
+        let keyring =
+            Keyring::parse(&text).unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key", &e));
+        return (
+            Some(LoadedKeys {
+                source: KeySource::Setting,
+                keyring,
+                key_file: None,
+                warnings: vec![],
+            }),
+            None,
+        );
     }
     if let Some(p) = raw_setting(&PHI_KEY_FILE) {
         let path = p.to_string_lossy().into_owned();
@@ -141,36 +155,63 @@ fn load() -> (Option<LoadedKeys>, Option<FileStamp>) {
                 None,
             )
         });
-        let keyring = Keyring::parse(text).unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key_command", &e));
-        return (Some(LoadedKeys { source: KeySource::Command, keyring, key_file: None, warnings: vec![] }), None);
+        let keyring = Keyring::parse(text)
+            .unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key_command", &e));
+        return (
+            Some(LoadedKeys {
+                source: KeySource::Command,
+                keyring,
+                key_file: None,
+                warnings: vec![],
+            }),
+            None,
+        );
     }
     (None, None)
 }
 
 fn stamp_of(path: &str) -> Option<FileStamp> {
     let m = std::fs::metadata(path).ok()?;
-    Some(FileStamp { dev: m.dev(), ino: m.ino(), size: m.size(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() })
+    Some(FileStamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.size(),
+        mtime: m.mtime(),
+        mtime_nsec: m.mtime_nsec(),
+    })
 }
 
 /// The ownership and mode rule PostgreSQL applies to `ssl_key_file`.
-pub fn check_key_file_permissions(path: &str, meta: &std::fs::Metadata) -> Result<(), (String, &'static str)> {
+pub fn check_key_file_permissions(
+    path: &str,
+    meta: &std::fs::Metadata,
+) -> Result<(), (String, &'static str)> {
     let hint = "chown postgres:postgres FILE && chmod 0600 FILE (or owned by root with mode 0640)";
     if !meta.is_file() {
-        return Err((format!("PHI key file \"{path}\" is not a regular file"), hint));
+        return Err((
+            format!("PHI key file \"{path}\" is not a regular file"),
+            hint,
+        ));
     }
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
     let mode = meta.mode() & 0o777;
     if meta.uid() == me {
         if mode & 0o077 != 0 {
-            return Err((format!("PHI key file \"{path}\" has group or world access (mode {mode:04o})"), hint));
+            return Err((
+                format!("PHI key file \"{path}\" has group or world access (mode {mode:04o})"),
+                hint,
+            ));
         }
     } else if meta.uid() == 0 {
         if mode & 0o037 != 0 {
             return Err((format!("PHI key file \"{path}\" is owned by root but has more than group read access (mode {mode:04o})"), hint));
         }
     } else {
-        return Err((format!("PHI key file \"{path}\" must be owned by the database server user or root"), hint));
+        return Err((
+            format!("PHI key file \"{path}\" must be owned by the database server user or root"),
+            hint,
+        ));
     }
     Ok(())
 }
@@ -186,7 +227,11 @@ fn load_file(path: &str) -> (LoadedKeys, FileStamp) {
     let mut f = std::fs::File::open(path).unwrap_or_else(|e| no_file(e));
     let meta = f.metadata().unwrap_or_else(|e| no_file(e));
     if let Err((msg, hint)) = check_key_file_permissions(path, &meta) {
-        raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg, Some(hint));
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            msg,
+            Some(hint),
+        );
     }
     let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
     f.read_to_end(&mut bytes).unwrap_or_else(|e| no_file(e));
@@ -197,7 +242,8 @@ fn load_file(path: &str) -> (LoadedKeys, FileStamp) {
             Some(KEY_HINT),
         )
     });
-    let keyring = Keyring::parse(text).unwrap_or_else(|e| errors::keyring(&format!("key file \"{path}\""), &e));
+    let keyring = Keyring::parse(text)
+        .unwrap_or_else(|e| errors::keyring(&format!("key file \"{path}\""), &e));
     let mut warnings = Vec::new();
     if inside_data_directory(path) {
         warnings.push(format!(
@@ -211,7 +257,15 @@ fn load_file(path: &str) -> (LoadedKeys, FileStamp) {
         mtime: meta.mtime(),
         mtime_nsec: meta.mtime_nsec(),
     };
-    (LoadedKeys { source: KeySource::File, keyring, key_file: Some(path.to_string()), warnings }, stamp)
+    (
+        LoadedKeys {
+            source: KeySource::File,
+            keyring,
+            key_file: Some(path.to_string()),
+            warnings,
+        },
+        stamp,
+    )
 }
 
 pub fn inside_data_directory(path: &str) -> bool {
@@ -220,8 +274,13 @@ pub fn inside_data_directory(path: &str) -> bool {
     if dd.is_null() {
         return false;
     }
-    let data_dir = unsafe { std::ffi::CStr::from_ptr(dd) }.to_string_lossy().into_owned();
-    let (Ok(p), Ok(d)) = (std::fs::canonicalize(path), std::fs::canonicalize(&data_dir)) else {
+    let data_dir = unsafe { std::ffi::CStr::from_ptr(dd) }
+        .to_string_lossy()
+        .into_owned();
+    let (Ok(p), Ok(d)) = (
+        std::fs::canonicalize(path),
+        std::fs::canonicalize(&data_dir),
+    ) else {
         return false;
     };
     p.starts_with(d)
@@ -260,7 +319,10 @@ fn run_key_command(cmd: &str) -> Zeroizing<Vec<u8>> {
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = reader.join();
-                fail(format!("did not finish within {} s and was killed", COMMAND_TIMEOUT.as_secs()));
+                fail(format!(
+                    "did not finish within {} s and was killed",
+                    COMMAND_TIMEOUT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => fail(format!("could not be waited for: {e}")),

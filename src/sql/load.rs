@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 use vcf_pg_loader_core::crypto::rng;
-use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader, Warnings};
+use vcf_pg_loader_core::vcf::{
+    Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader, Warnings,
+};
 
 /// Rows per insert statement (variant rows; genotype rows flush at 8x this).
 const BATCH_VARIANTS: usize = 5_000;
@@ -39,7 +41,10 @@ fn sha256_file(path: &str) -> (String, u64) {
         }
     }
     let mut f = std::fs::File::open(path).unwrap_or_else(|e| {
-        errors::vcf(path, &vcf_pg_loader_core::vcf::input::io_error(Path::new(path), &e))
+        errors::vcf(
+            path,
+            &vcf_pg_loader_core::vcf::input::io_error(Path::new(path), &e),
+        )
     });
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -47,7 +52,11 @@ fn sha256_file(path: &str) -> (String, u64) {
     loop {
         check_for_interrupts!();
         let n = f.read(&mut buf).unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("{path}: could not read: {e}"), None)
+            raise(
+                PgSqlErrorCode::ERRCODE_IO_ERROR,
+                format!("{path}: could not read: {e}"),
+                None,
+            )
         });
         if n == 0 {
             break;
@@ -55,27 +64,51 @@ fn sha256_file(path: &str) -> (String, u64) {
         n_total += n as u64;
         h.update(&buf[..n]);
     }
-    (h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n_total)
+    (
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        n_total,
+    )
 }
 
 struct Progress;
 
 impl Progress {
     fn start(total: u64) -> Self {
-        let relid = Spi::get_one::<pg_sys::Oid>("SELECT 'vcf.variants'::regclass::oid").ok().flatten().unwrap_or(pg_sys::InvalidOid);
+        let relid = Spi::get_one::<pg_sys::Oid>("SELECT 'vcf.variants'::regclass::oid")
+            .ok()
+            .flatten()
+            .unwrap_or(pg_sys::InvalidOid);
         // SAFETY: progress reporting for this backend; ended on drop or by transaction abort.
         unsafe {
-            pg_sys::pgstat_progress_start_command(pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY, relid);
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_COMMAND as i32, pg_sys::PROGRESS_COPY_COMMAND_FROM as i64);
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TYPE as i32, pg_sys::PROGRESS_COPY_TYPE_FILE as i64);
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, total as i64);
+            pg_sys::pgstat_progress_start_command(
+                pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY,
+                relid,
+            );
+            pg_sys::pgstat_progress_update_param(
+                pg_sys::PROGRESS_COPY_COMMAND as i32,
+                pg_sys::PROGRESS_COPY_COMMAND_FROM as i64,
+            );
+            pg_sys::pgstat_progress_update_param(
+                pg_sys::PROGRESS_COPY_TYPE as i32,
+                pg_sys::PROGRESS_COPY_TYPE_FILE as i64,
+            );
+            pg_sys::pgstat_progress_update_param(
+                pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32,
+                total as i64,
+            );
         }
         Progress
     }
     fn update(&self, bytes: u64, tuples: i64) {
         unsafe {
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32, bytes as i64);
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32, tuples);
+            pg_sys::pgstat_progress_update_param(
+                pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32,
+                bytes as i64,
+            );
+            pg_sys::pgstat_progress_update_param(
+                pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32,
+                tuples,
+            );
         }
     }
 }
@@ -114,7 +147,11 @@ fn vcf_load(
     let (sha, size) = sha256_file(path);
     as_owner(|| {
         // Loads of the same content serialize here; the second then sees the first's batch.
-        Spi::run_with_args("SELECT pg_advisory_xact_lock(7366301, hashtext($1))", &[sha.clone().into()]).ok();
+        Spi::run_with_args(
+            "SELECT pg_advisory_xact_lock(7366301, hashtext($1))",
+            &[sha.clone().into()],
+        )
+        .ok();
     });
     let existing = as_owner(|| {
         Spi::get_three_with_args::<Uuid, i64, i64>(
@@ -124,12 +161,20 @@ fn vcf_load(
     });
     if let Ok((Some(old), Some(v), Some(g))) = existing {
         if !force {
-            let s = as_owner(|| Spi::get_one_with_args::<i32>("SELECT samples FROM vcf.load_batches WHERE load_batch_id = $1", &[old.into()]))
-                .ok()
-                .flatten()
-                .unwrap_or(0);
+            let s = as_owner(|| {
+                Spi::get_one_with_args::<i32>(
+                    "SELECT samples FROM vcf.load_batches WHERE load_batch_id = $1",
+                    &[old.into()],
+                )
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(0);
             pgrx::notice!("{path}: already loaded (a load with the same SHA-256 exists); use force => true to replace it");
-            audit("load", json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(old.as_bytes()), "already_loaded": true}));
+            audit(
+                "load",
+                json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(old.as_bytes()), "already_loaded": true}),
+            );
             return TableIterator::once((old, v, g, s, true));
         }
         let removed = unload(old);
@@ -140,8 +185,14 @@ fn vcf_load(
     let header = reader.header().clone();
     let batch_id = Uuid::from_bytes(rng::uuid_v4());
     let samples = vault::pseudonyms_for(&header.samples, &sha, path, batch_id);
-    let sample_texts: Vec<String> = samples.iter().map(|u| vault::uuid_text(u.as_bytes())).collect();
-    let opts = LoadOptions { normalize, genotypes: mode };
+    let sample_texts: Vec<String> = samples
+        .iter()
+        .map(|u| vault::uuid_text(u.as_bytes()))
+        .collect();
+    let opts = LoadOptions {
+        normalize,
+        genotypes: mode,
+    };
     let mut dec = Decomposer::new(&header, opts, &sample_texts);
     let options = json!({"force": force, "normalize": normalize, "genotypes": genotypes});
 
@@ -178,12 +229,16 @@ fn vcf_load(
             let next = reader.next_line().unwrap_or_else(|e| errors::vcf(path, &e));
             let done = match next {
                 Some((ln, line)) => {
-                    dec.decompose(ln, line, &mut batch).unwrap_or_else(|e| errors::vcf(path, &e));
+                    dec.decompose(ln, line, &mut batch)
+                        .unwrap_or_else(|e| errors::vcf(path, &e));
                     false
                 }
                 None => true,
             };
-            if done || batch.variants.len() >= BATCH_VARIANTS || batch.genotypes.len() >= BATCH_GENOTYPES {
+            if done
+                || batch.variants.len() >= BATCH_VARIANTS
+                || batch.genotypes.len() >= BATCH_GENOTYPES
+            {
                 check_for_interrupts!();
                 records += batch.records;
                 let (v, g) = insert_batch(&batch, batch_id, &samples, &mut ids);
@@ -212,7 +267,11 @@ fn vcf_load(
         (nv, ng, records, warnings)
     });
     if !warnings.is_empty() {
-        pgrx::notice!("{path}: loaded with {} lenient warning(s): {}", warnings.total(), warnings.summary());
+        pgrx::notice!(
+            "{path}: loaded with {} lenient warning(s): {}",
+            warnings.total(),
+            warnings.summary()
+        );
     }
     audit(
         "load",
@@ -220,7 +279,13 @@ fn vcf_load(
                "records": records, "variants": variants, "genotypes": genotype_rows, "samples": samples.len(),
                "options": options, "already_loaded": false}),
     );
-    TableIterator::once((batch_id, variants, genotype_rows, samples.len() as i32, false))
+    TableIterator::once((
+        batch_id,
+        variants,
+        genotype_rows,
+        samples.len() as i32,
+        false,
+    ))
 }
 
 /// Remove a batch's rows (as the owner); returns variant + genotype rows removed.
@@ -241,7 +306,11 @@ fn unload(batch: Uuid) -> i64 {
         .ok()
         .flatten()
         .unwrap_or(0);
-        Spi::run_with_args("DELETE FROM vcf.load_batches WHERE load_batch_id = $1", &[batch.into()]).ok();
+        Spi::run_with_args(
+            "DELETE FROM vcf.load_batches WHERE load_batch_id = $1",
+            &[batch.into()],
+        )
+        .ok();
         g + v
     })
 }
@@ -251,7 +320,10 @@ fn unload(batch: Uuid) -> i64 {
 fn vcf_unload(load_batch_id: Uuid) -> i64 {
     require_file_privilege("vcf_unload");
     let exists = as_owner(|| {
-        Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM vcf.load_batches WHERE load_batch_id = $1)", &[load_batch_id.into()])
+        Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM vcf.load_batches WHERE load_batch_id = $1)",
+            &[load_batch_id.into()],
+        )
     })
     .ok()
     .flatten()
@@ -259,12 +331,18 @@ fn vcf_unload(load_batch_id: Uuid) -> i64 {
     if !exists {
         raise(
             PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-            format!("load batch {} does not exist", vault::uuid_text(load_batch_id.as_bytes())),
+            format!(
+                "load batch {} does not exist",
+                vault::uuid_text(load_batch_id.as_bytes())
+            ),
             None,
         );
     }
     let n = unload(load_batch_id);
-    audit("unload", json!({"load_batch_id": vault::uuid_text(load_batch_id.as_bytes()), "rows": n}));
+    audit(
+        "unload",
+        json!({"load_batch_id": vault::uuid_text(load_batch_id.as_bytes()), "rows": n}),
+    );
     n
 }
 
@@ -272,7 +350,15 @@ fn vcf_unload(load_batch_id: Uuid) -> i64 {
 #[pg_extern(volatile)]
 fn vcf_validate(
     load_batch_id: Uuid,
-) -> TableIterator<'static, (name!(check, String), name!(expected, i64), name!(actual, i64), name!(ok, bool))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(check, String),
+        name!(expected, i64),
+        name!(actual, i64),
+        name!(ok, bool),
+    ),
+> {
     require_file_privilege("vcf_validate");
     let row = as_owner(|| {
         Spi::get_three_with_args::<String, String, i64>(
@@ -283,7 +369,10 @@ fn vcf_validate(
     let Ok((Some(path), Some(sha), Some(variants))) = row else {
         raise(
             PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-            format!("load batch {} does not exist", vault::uuid_text(load_batch_id.as_bytes())),
+            format!(
+                "load batch {} does not exist",
+                vault::uuid_text(load_batch_id.as_bytes())
+            ),
             None,
         );
     };
@@ -294,26 +383,45 @@ fn vcf_validate(
             &[load_batch_id.into()],
         )
         .unwrap_or((None, None, None));
-        let o = Spi::get_one_with_args::<pgrx::JsonB>("SELECT options FROM vcf.load_batches WHERE load_batch_id = $1", &[load_batch_id.into()])
-            .ok()
-            .flatten();
+        let o = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT options FROM vcf.load_batches WHERE load_batch_id = $1",
+            &[load_batch_id.into()],
+        )
+        .ok()
+        .flatten();
         (g.unwrap_or(0), s.unwrap_or(0), r.unwrap_or(0), o)
     });
     let (av, ag, asmp) = as_owner(|| {
-        let v = Spi::get_one_with_args::<i64>("SELECT count(*) FROM vcf.variants WHERE load_batch_id = $1", &[load_batch_id.into()]);
+        let v = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM vcf.variants WHERE load_batch_id = $1",
+            &[load_batch_id.into()],
+        );
         let g = Spi::get_one_with_args::<i64>(
             "SELECT count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) WHERE v.load_batch_id = $1",
             &[load_batch_id.into()],
         );
-        let s = Spi::get_one_with_args::<i64>("SELECT count(*) FROM vcf.samples WHERE load_batch_id = $1", &[load_batch_id.into()]);
+        let s = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM vcf.samples WHERE load_batch_id = $1",
+            &[load_batch_id.into()],
+        );
         (g_or0(v), g_or0(g), g_or0(s))
     });
     out.push(("variant_rows".into(), variants, av, variants == av));
     out.push(("genotype_rows".into(), genotypes, ag, genotypes == ag));
-    out.push(("samples".into(), samples as i64, asmp, samples as i64 == asmp));
+    out.push((
+        "samples".into(),
+        samples as i64,
+        asmp,
+        samples as i64 == asmp,
+    ));
     if Path::new(&path).is_file() {
         let (now, _) = sha256_file(&path);
-        out.push(("file_sha256_matches".into(), 1, (now == sha) as i64, now == sha));
+        out.push((
+            "file_sha256_matches".into(),
+            1,
+            (now == sha) as i64,
+            now == sha,
+        ));
         // Count records and ALT alleles straight from the file, independently of the decomposer.
         if let Ok(mut r) = VcfReader::open(Path::new(&path)) {
             let (mut recs, mut alts) = (0i64, 0i64);
@@ -321,11 +429,19 @@ fn vcf_validate(
                 check_for_interrupts!();
                 recs += 1;
                 let alt = line.split(|&b| b == b'\t').nth(4).unwrap_or(b".");
-                alts += if alt == b"." { 1 } else { alt.iter().filter(|&&b| b == b',').count() as i64 + 1 };
+                alts += if alt == b"." {
+                    1
+                } else {
+                    alt.iter().filter(|&&b| b == b',').count() as i64 + 1
+                };
             }
             out.push(("file_records".into(), recs, records, recs == records));
             out.push(("file_alt_alleles".into(), alts, av, alts == av));
-            let mode = opts.as_ref().and_then(|o| o.0.get("genotypes").and_then(|g| g.as_str()).map(str::to_string));
+            let mode = opts.as_ref().and_then(|o| {
+                o.0.get("genotypes")
+                    .and_then(|g| g.as_str())
+                    .map(str::to_string)
+            });
             if mode.as_deref() == Some("all") {
                 let exp = alts * samples as i64;
                 out.push(("genotype_rows_all_samples".into(), exp, ag, exp == ag));

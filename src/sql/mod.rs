@@ -7,5 +7,6 @@ pub mod load;
 pub mod phi;
 pub mod schema;
 pub mod settings;
+mod tests;
 pub mod vault;
 pub mod version;

@@ -18,21 +18,38 @@ fn phi_generate_key() -> String {
 
 /// Encrypt under the active key; `context` (e.g. the row's id) must be given again to decrypt.
 #[pg_extern(volatile, parallel_safe)]
-fn phi_encrypt(plaintext: Option<&str>, context: default!(Option<&[u8]>, "NULL")) -> Option<Vec<u8>> {
+fn phi_encrypt(
+    plaintext: Option<&str>,
+    context: default!(Option<&[u8]>, "NULL"),
+) -> Option<Vec<u8>> {
     let plaintext = plaintext?;
     let keys = keys::require();
-    Some(keys.keyring.encrypt(plaintext.as_bytes(), context.unwrap_or(&[])).unwrap_or_else(|e| errors::envelope(&e)))
+    Some(
+        keys.keyring
+            .encrypt(plaintext.as_bytes(), context.unwrap_or(&[]))
+            .unwrap_or_else(|e| errors::envelope(&e)),
+    )
 }
 
 /// Decrypt an envelope under whichever configured key its header names.
 #[pg_extern(volatile, parallel_safe)]
-fn phi_decrypt(ciphertext: Option<&[u8]>, context: default!(Option<&[u8]>, "NULL")) -> Option<String> {
+fn phi_decrypt(
+    ciphertext: Option<&[u8]>,
+    context: default!(Option<&[u8]>, "NULL"),
+) -> Option<String> {
     let ct = ciphertext?;
     check_transport("phi_decrypt");
     let keys = keys::require();
-    let pt = keys.keyring.decrypt(ct, context.unwrap_or(&[])).unwrap_or_else(|e| errors::envelope(&e));
+    let pt = keys
+        .keyring
+        .decrypt(ct, context.unwrap_or(&[]))
+        .unwrap_or_else(|e| errors::envelope(&e));
     Some(String::from_utf8(pt).unwrap_or_else(|_| {
-        raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, "decrypted value is not valid UTF-8", None)
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            "decrypted value is not valid UTF-8",
+            None,
+        )
     }))
 }
 
@@ -46,7 +63,10 @@ fn phi_key_id(ciphertext: &[u8]) -> Option<String> {
 /// 16-byte HMAC-SHA-256 pseudonym under a key derived from the active key.
 #[pg_extern(volatile, parallel_safe, strict)]
 fn phi_blind_index(plaintext: &str) -> Vec<u8> {
-    keys::require().keyring.blind_index(plaintext.as_bytes()).to_vec()
+    keys::require()
+        .keyring
+        .blind_index(plaintext.as_bytes())
+        .to_vec()
 }
 
 fn require_phi_admin(function: &str) {
@@ -110,7 +130,12 @@ fn phi_lookup(original_id: &str) -> SetOfIterator<'static, Uuid> {
     let keys = keys::current();
     // A row's blind index is under the key that was active when it was written or rotated.
     let indexes: Vec<Vec<u8>> = match &keys {
-        Some(k) => k.keyring.blind_indexes(original_id.as_bytes()).into_iter().map(|b| b.to_vec()).collect(),
+        Some(k) => k
+            .keyring
+            .blind_indexes(original_id.as_bytes())
+            .into_iter()
+            .map(|b| b.to_vec())
+            .collect(),
         None => Vec::new(),
     };
     let ids: Vec<Uuid> = as_owner(|| {
@@ -148,12 +173,15 @@ fn phi_clear_plaintext() -> i64 {
     n
 }
 
+/// A mapping row as rotation reads it: id, pseudonym, ciphertext, plaintext.
+type StaleRow = (i64, Uuid, Option<Vec<u8>>, Option<String>);
+
 /// Re-encrypt (and re-index) up to `batch_size` stale rows under the active key.
 fn rotate_batch(batch_size: i32) -> i64 {
     let keys = keys::require();
     let active = keys.keyring.active_key_id().to_string();
     as_owner(|| {
-        let rows: Vec<(i64, Uuid, Option<Vec<u8>>, Option<String>)> = Spi::connect(|c| {
+        let rows: Vec<StaleRow> = Spi::connect(|c| {
             c.select(
                 "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id FROM phi_vault.sample_id_mapping
                  WHERE key_id IS DISTINCT FROM $1 ORDER BY mapping_id LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -177,11 +205,18 @@ fn rotate_batch(batch_size: i32) -> i64 {
             return 0;
         }
         let n = rows.len();
-        let (mut ids, mut encs, mut ivs, mut hmacs) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ids, mut encs, mut ivs, mut hmacs) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (mapping_id, anon, enc, plain) in rows {
             let name = zeroize::Zeroizing::new(vault::reveal(&keys, &anon, enc.as_deref(), plain));
-            let ct = keys.keyring.encrypt(name.as_bytes(), &vault::context_of(&anon)).unwrap_or_else(|e| errors::envelope(&e));
+            let ct = keys
+                .keyring
+                .encrypt(name.as_bytes(), &vault::context_of(&anon))
+                .unwrap_or_else(|e| errors::envelope(&e));
             ivs.push(ct[HEADER_LEN..HEADER_LEN + NONCE_LEN].to_vec());
             hmacs.push(keys.keyring.blind_index(name.as_bytes()).to_vec());
             encs.push(ct);
@@ -213,7 +248,11 @@ fn count_stale(active: &str) -> i64 {
 
 fn check_batch_size(batch_size: i32) {
     if batch_size < 1 {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("batch_size must be at least 1 (got {batch_size})"), None);
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("batch_size must be at least 1 (got {batch_size})"),
+            None,
+        );
     }
 }
 
@@ -227,7 +266,10 @@ fn phi_rotate_key(batch_size: default!(i32, 1000), dry_run: default!(bool, false
     let active = keys.keyring.active_key_id().to_string();
     if dry_run {
         let n = count_stale(&active);
-        audit("rotate_key_dry_run", json!({"active_key_id": active, "rows_to_rotate": n}));
+        audit(
+            "rotate_key_dry_run",
+            json!({"active_key_id": active, "rows_to_rotate": n}),
+        );
         return n;
     }
     let mut total = 0i64;
@@ -239,7 +281,10 @@ fn phi_rotate_key(batch_size: default!(i32, 1000), dry_run: default!(bool, false
             break;
         }
     }
-    audit("rotate_key", json!({"active_key_id": active, "rows_rotated": total, "batch_size": batch_size}));
+    audit(
+        "rotate_key",
+        json!({"active_key_id": active, "rows_rotated": total, "batch_size": batch_size}),
+    );
     total
 }
 
@@ -251,13 +296,18 @@ fn phi_rotate_key_batch(batch_size: default!(i32, 1000)) -> i64 {
     let n = rotate_batch(batch_size);
     if n > 0 {
         let active = keys::require().keyring.active_key_id().to_string();
-        audit("rotate_key_online_batch", json!({"active_key_id": active, "rows_rotated": n}));
+        audit(
+            "rotate_key_online_batch",
+            json!({"active_key_id": active, "rows_rotated": n}),
+        );
     }
     n
 }
 
 fn setting_text(name: &str) -> Option<String> {
-    Spi::get_one_with_args::<String>("SELECT current_setting($1, true)", &[name.into()]).ok().flatten()
+    Spi::get_one_with_args::<String>("SELECT current_setting($1, true)", &[name.into()])
+        .ok()
+        .flatten()
 }
 
 /// Encryption state, key ids, row counts per key, and settings that can leak keys or PHI.
@@ -286,7 +336,12 @@ fn phi_encryption_status() -> TableIterator<
         Some(k) => {
             warnings.extend(k.warnings.iter().cloned());
             let ids: Vec<String> = k.keyring.key_ids().iter().map(|i| i.to_string()).collect();
-            (Some(k.source.as_str().to_string()), k.key_file.clone(), Some(ids[0].clone()), ids[1..].to_vec())
+            (
+                Some(k.source.as_str().to_string()),
+                k.key_file.clone(),
+                Some(ids[0].clone()),
+                ids[1..].to_vec(),
+            )
         }
         None => {
             warnings.push("no PHI key configured: vcf_load refuses sample identifiers while require_encryption is on".into());
@@ -300,14 +355,19 @@ fn phi_encryption_status() -> TableIterator<
                     count(*) FILTER (WHERE original_id_encrypted IS NULL) FROM phi_vault.sample_id_mapping",
             &[active.into()],
         );
-        let plain = Spi::get_one::<i64>("SELECT count(*) FROM phi_vault.sample_id_mapping WHERE original_id IS NOT NULL");
+        let plain = Spi::get_one::<i64>(
+            "SELECT count(*) FROM phi_vault.sample_id_mapping WHERE original_id IS NOT NULL",
+        );
         let (a, o, u) = counts.unwrap_or((None, None, None));
         // Leak self-audit: read server settings with the owner's rights (pg_settings hides
         // sources from other roles).
         if setting_text("log_statement").as_deref() == Some("all") {
             warnings.push("log_statement = 'all' writes every statement, including any phi_encrypt('…') plaintext and SET of keys, to the server log".into());
         }
-        if setting_text("log_min_duration_statement").and_then(|v| v.trim_end_matches("ms").parse::<i64>().ok()).is_some_and(|v| v >= 0) {
+        if setting_text("log_min_duration_statement")
+            .and_then(|v| v.trim_end_matches("ms").parse::<i64>().ok())
+            .is_some_and(|v| v >= 0)
+        {
             warnings.push("log_min_duration_statement >= 0 logs statement texts, which may contain identifiers or keys".into());
         }
         if let Ok(Some(src)) = Spi::get_one::<String>(
@@ -324,15 +384,28 @@ fn phi_encryption_status() -> TableIterator<
                 warnings.push("vcf_pg_loader.phi_key was SET in this session: the statement text (with the key) may be in pg_stat_statements and the server log".into());
             }
         }
-        if Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')").ok().flatten() == Some(true)
+        if Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
+        )
+        .ok()
+        .flatten()
+            == Some(true)
             && matches!(keys.as_ref().map(|k| k.source), Some(KeySource::Setting))
         {
             warnings.push("pg_stat_statements is installed and the key comes from the phi_key setting: SET statements with keys are recorded there".into());
         }
-        (a.unwrap_or(0), o.unwrap_or(0), u.unwrap_or(0), plain.ok().flatten().unwrap_or(0))
+        (
+            a.unwrap_or(0),
+            o.unwrap_or(0),
+            u.unwrap_or(0),
+            plain.ok().flatten().unwrap_or(0),
+        )
     });
     if PHI_STORE_PLAINTEXT.get() {
-        warnings.push("vcf_pg_loader.phi_store_plaintext is on: new identifiers are also stored in clear".into());
+        warnings.push(
+            "vcf_pg_loader.phi_store_plaintext is on: new identifiers are also stored in clear"
+                .into(),
+        );
     }
     if p > 0 {
         warnings.push(format!("{p} mapping row(s) hold identifiers in clear text: SELECT phi_clear_plaintext() once they are encrypted"));
@@ -341,8 +414,23 @@ fn phi_encryption_status() -> TableIterator<
         warnings.push(format!("{o} mapping row(s) are under a non-active key: SELECT phi_rotate_key() to finish a rotation"));
     }
     if u > 0 {
-        warnings.push(format!("{u} mapping row(s) are not encrypted: configure a key and SELECT phi_rotate_key()"));
+        warnings.push(format!(
+            "{u} mapping row(s) are not encrypted: configure a key and SELECT phi_rotate_key()"
+        ));
     }
     let library = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
-    TableIterator::once((keys.is_some(), "AES-256-GCM".to_string(), source, file, active, others, library, a, o, u, p, warnings))
+    TableIterator::once((
+        keys.is_some(),
+        "AES-256-GCM".to_string(),
+        source,
+        file,
+        active,
+        others,
+        library,
+        a,
+        o,
+        u,
+        p,
+        warnings,
+    ))
 }

@@ -23,7 +23,10 @@ pub static INTERNAL_ROTATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static KEY_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 fn key_flags() -> GucFlags {
-    GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL | GucFlags::DISALLOW_IN_AUTO_FILE | GucFlags::NO_RESET_ALL
+    GucFlags::SUPERUSER_ONLY
+        | GucFlags::NO_SHOW_ALL
+        | GucFlags::DISALLOW_IN_AUTO_FILE
+        | GucFlags::NO_RESET_ALL
 }
 
 pub fn register() {
@@ -93,7 +96,10 @@ pub fn register() {
         c"",
         &INTERNAL_ROTATION,
         GucContext::Userset,
-        GucFlags::NO_SHOW_ALL | GucFlags::NO_RESET_ALL | GucFlags::DISALLOW_IN_FILE | GucFlags::DISALLOW_IN_AUTO_FILE,
+        GucFlags::NO_SHOW_ALL
+            | GucFlags::NO_RESET_ALL
+            | GucFlags::DISALLOW_IN_FILE
+            | GucFlags::DISALLOW_IN_AUTO_FILE,
     );
     // SAFETY: plain C call with a static string.
     unsafe { pg_sys::MarkGUCPrefixReserved(c"vcf_pg_loader".as_ptr()) };
@@ -107,7 +113,10 @@ unsafe extern "C-unwind" fn check_key_setting(
     source: pg_sys::GucSource::Type,
 ) -> bool {
     use pg_sys::GucSource::*;
-    let refused = matches!(source, PGC_S_GLOBAL | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER | PGC_S_TEST);
+    let refused = matches!(
+        source,
+        PGC_S_GLOBAL | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER | PGC_S_TEST
+    );
     if refused {
         // SAFETY: the GUC machinery reads these palloc'd strings right after we return false.
         unsafe {
@@ -153,11 +162,17 @@ unsafe extern "C-unwind" fn show_phi_key() -> *const c_char {
 
 pub fn redacted(k: &Keyring) -> String {
     let ids: Vec<String> = k.key_ids().iter().map(|i| i.to_string()).collect();
-    format!("(redacted: {} key{}, active {}{})",
+    format!(
+        "(redacted: {} key{}, active {}{})",
         ids.len(),
         if ids.len() == 1 { "" } else { "s" },
         ids[0],
-        if ids.len() > 1 { format!(", also {}", ids[1..].join(" ")) } else { String::new() })
+        if ids.len() > 1 {
+            format!(", also {}", ids[1..].join(" "))
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The raw C string of a string setting, without copying it (keys are zeroized copies only).
@@ -169,5 +184,9 @@ pub fn raw_setting(setting: &'static GucSetting<Option<CString>>) -> Option<&'st
         return None;
     }
     let s = unsafe { CStr::from_ptr(raw) };
-    if s.to_bytes().is_empty() { None } else { Some(s) }
+    if s.to_bytes().is_empty() {
+        None
+    } else {
+        Some(s)
+    }
 }

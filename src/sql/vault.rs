@@ -36,7 +36,10 @@ pub fn may_read_server_files() -> bool {
 }
 
 pub fn current_user_name() -> String {
-    Spi::get_one::<String>("SELECT current_user::text").ok().flatten().unwrap_or_default()
+    Spi::get_one::<String>("SELECT current_user::text")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// `require_ssl`: refuse revealing identifiers to a TCP client without TLS.
@@ -51,7 +54,10 @@ pub fn check_transport(function: &str) {
     .flatten()
     .unwrap_or(true);
     if insecure {
-        audit_log_only(function, "refused: TCP connection without TLS while vcf_pg_loader.require_ssl is on");
+        audit_log_only(
+            function,
+            "refused: TCP connection without TLS while vcf_pg_loader.require_ssl is on",
+        );
         raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("{function}() reveals identifiers and vcf_pg_loader.require_ssl is on, but this connection is not encrypted"),
@@ -67,14 +73,23 @@ pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
     )
     .ok()
     .flatten()
-    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "extension vcf_pg_loader is not installed in this database", Some("CREATE EXTENSION vcf_pg_loader;")));
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "extension vcf_pg_loader is not installed in this database",
+            Some("CREATE EXTENSION vcf_pg_loader;"),
+        )
+    });
     let mut old_user = pg_sys::InvalidOid;
     let mut old_ctx = 0;
     // SAFETY: save, switch, run, restore — exactly as fmgr_security_definer does. On ERROR the
     // (sub)transaction abort restores the saved user id.
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut old_user, &mut old_ctx);
-        pg_sys::SetUserIdAndSecContext(owner, old_ctx | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            old_ctx | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
     }
     let r = f();
     unsafe { pg_sys::SetUserIdAndSecContext(old_user, old_ctx) };
@@ -98,7 +113,10 @@ pub fn audit(operation: &str, detail: serde_json::Value) {
 
 /// A trace that survives a rollback: the server log only (refused attempts).
 pub fn audit_log_only(operation: &str, what: &str) {
-    pgrx::log!("vcf_pg_loader audit: {operation} by {}: {what}", current_user_name());
+    pgrx::log!(
+        "vcf_pg_loader audit: {operation} by {}: {what}",
+        current_user_name()
+    );
 }
 
 /// Context bound into a mapping row's ciphertext: the pseudonym's text form.
@@ -108,16 +126,35 @@ pub fn context_of(anonymous_id: &Uuid) -> Vec<u8> {
 
 pub fn uuid_text(b: &[u8; 16]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Decrypt one mapping row's identifier.
-pub fn reveal(keys: &keys::LoadedKeys, anonymous_id: &Uuid, encrypted: Option<&[u8]>, plain: Option<String>) -> String {
+pub fn reveal(
+    keys: &keys::LoadedKeys,
+    anonymous_id: &Uuid,
+    encrypted: Option<&[u8]>,
+    plain: Option<String>,
+) -> String {
     match encrypted {
         Some(ct) => {
-            let pt = keys.keyring.decrypt(ct, &context_of(anonymous_id)).unwrap_or_else(|e| errors::envelope(&e));
+            let pt = keys
+                .keyring
+                .decrypt(ct, &context_of(anonymous_id))
+                .unwrap_or_else(|e| errors::envelope(&e));
             String::from_utf8(pt).unwrap_or_else(|_| {
-                raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, "decrypted identifier is not valid UTF-8", None)
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                    "decrypted identifier is not valid UTF-8",
+                    None,
+                )
             })
         }
         None => plain.unwrap_or_default(),
@@ -127,7 +164,12 @@ pub fn reveal(keys: &keys::LoadedKeys, anonymous_id: &Uuid, encrypted: Option<&[
 /// The pseudonym API (CONTRACT §5): one anonymous id per (sample name, file content).
 /// Existing mappings of this file content are reused; new names are encrypted here in the
 /// backend (context = the pseudonym) and inserted with parameters — never SQL text.
-pub fn pseudonyms_for(names: &[String], file_sha256: &str, source_file: &str, load_batch_id: Uuid) -> Vec<Uuid> {
+pub fn pseudonyms_for(
+    names: &[String],
+    file_sha256: &str,
+    source_file: &str,
+    load_batch_id: Uuid,
+) -> Vec<Uuid> {
     if names.is_empty() {
         return Vec::new();
     }
@@ -167,8 +209,14 @@ pub fn pseudonyms_for(names: &[String], file_sha256: &str, source_file: &str, lo
             }
         });
         let mut out = Vec::with_capacity(names.len());
-        let (mut ids, mut plains, mut encs, mut ivs, mut key_ids, mut hmacs) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut plains, mut encs, mut ivs, mut key_ids, mut hmacs) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for name in names {
             if let Some(id) = known.get(name) {
                 out.push(*id);
@@ -177,7 +225,10 @@ pub fn pseudonyms_for(names: &[String], file_sha256: &str, source_file: &str, lo
             let id = Uuid::from_bytes(rng::uuid_v4());
             match &keys {
                 Some(k) => {
-                    let ct = k.keyring.encrypt(name.as_bytes(), &context_of(&id)).unwrap_or_else(|e| errors::envelope(&e));
+                    let ct = k
+                        .keyring
+                        .encrypt(name.as_bytes(), &context_of(&id))
+                        .unwrap_or_else(|e| errors::envelope(&e));
                     let env = Envelope::parse(&ct).expect("fresh envelope parses");
                     ivs.push(Some(ct[HEADER_LEN..HEADER_LEN + NONCE_LEN].to_vec()));
                     key_ids.push(Some(env.key_id.to_string()));
@@ -191,7 +242,11 @@ pub fn pseudonyms_for(names: &[String], file_sha256: &str, source_file: &str, lo
                     encs.push(None);
                 }
             }
-            plains.push(if store_plain { Some(name.clone()) } else { None });
+            plains.push(if store_plain {
+                Some(name.clone())
+            } else {
+                None
+            });
             ids.push(id);
             known.insert(name.clone(), id);
             out.push(id);

@@ -25,7 +25,8 @@ impl BlindIndexKey {
     }
 
     pub fn index(&self, plaintext: &[u8]) -> [u8; BLIND_INDEX_LEN] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(plaintext);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; BLIND_INDEX_LEN];

@@ -33,7 +33,11 @@ pub struct KeyId(pub [u8; 4]);
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02x}{:02x}{:02x}{:02x}", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(
+            f,
+            "{:02x}{:02x}{:02x}{:02x}",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
     }
 }
 
@@ -121,7 +125,12 @@ impl<'a> Envelope<'a> {
         let aad = associated_data(self.header, self.body.len(), context);
         let mut out = self.body.to_vec();
         cipher
-            .decrypt_in_place_detached(Nonce::from_slice(self.nonce), &aad, &mut out, Tag::from_slice(self.tag))
+            .decrypt_in_place_detached(
+                Nonce::from_slice(self.nonce),
+                &aad,
+                &mut out,
+                Tag::from_slice(self.tag),
+            )
             .map_err(|_| EnvelopeError::AuthenticationFailed(self.key_id))?;
         Ok(out)
     }
@@ -200,7 +209,8 @@ mod tests {
         let c = Aes256Gcm::new_from_slice(&[0u8; 32]).unwrap();
         let env = seal(&c, KeyId([0; 4]), &[0u8; 12], &[0u8; 16], b"").unwrap();
         let expected_ct = [
-            0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3, 0x9d, 0x18,
+            0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3,
+            0x9d, 0x18,
         ];
         assert_eq!(&env[20..36], &expected_ct);
         // Pinned tag of our AAD (header ‖ len ‖ empty context): guards the AAD layout.
@@ -244,8 +254,14 @@ mod tests {
         let c = cipher(5);
         let env = seal(&c, ID, &[7u8; 12], b"id", b"a").unwrap();
         let e = Envelope::parse(&env).unwrap();
-        assert_eq!(e.open(&c, b"b"), Err(EnvelopeError::AuthenticationFailed(ID)));
-        assert_eq!(e.open(&cipher(6), b"a"), Err(EnvelopeError::AuthenticationFailed(ID)));
+        assert_eq!(
+            e.open(&c, b"b"),
+            Err(EnvelopeError::AuthenticationFailed(ID))
+        );
+        assert_eq!(
+            e.open(&cipher(6), b"a"),
+            Err(EnvelopeError::AuthenticationFailed(ID))
+        );
         for n in 0..env.len() {
             let r = Envelope::parse(&env[..n]).and_then(|e| e.open(&c, b"a"));
             assert!(r.is_err(), "truncated to {n} bytes opened");

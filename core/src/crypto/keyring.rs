@@ -31,9 +31,20 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyringError {
     Empty,
-    BadBase64 { line: usize, entry: usize },
-    WrongLength { line: usize, entry: usize, bytes: usize },
-    DuplicateKeyId { id: KeyId, first: usize, second: usize },
+    BadBase64 {
+        line: usize,
+        entry: usize,
+    },
+    WrongLength {
+        line: usize,
+        entry: usize,
+        bytes: usize,
+    },
+    DuplicateKeyId {
+        id: KeyId,
+        first: usize,
+        second: usize,
+    },
 }
 
 impl fmt::Display for KeyringError {
@@ -88,7 +99,9 @@ pub struct Keyring {
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyring").field("key_ids", &self.key_ids()).finish()
+        f.debug_struct("Keyring")
+            .field("key_ids", &self.key_ids())
+            .finish()
     }
 }
 
@@ -111,11 +124,19 @@ impl Keyring {
                     .decode_vec(item.as_bytes(), &mut raw)
                     .map_err(|_| KeyringError::BadBase64 { line, entry })?;
                 if raw.len() != KEY_LEN {
-                    return Err(KeyringError::WrongLength { line, entry, bytes: raw.len() });
+                    return Err(KeyringError::WrongLength {
+                        line,
+                        entry,
+                        bytes: raw.len(),
+                    });
                 }
                 let id = key_id(&raw);
                 if let Some(pos) = keys.iter().position(|k| k.id == id) {
-                    return Err(KeyringError::DuplicateKeyId { id, first: pos + 1, second: entry });
+                    return Err(KeyringError::DuplicateKeyId {
+                        id,
+                        first: pos + 1,
+                        second: entry,
+                    });
                 }
                 let material = SecureBox::new(KeyMaterial {
                     cipher: Aes256Gcm::new_from_slice(&raw).expect("length checked"),
@@ -166,7 +187,10 @@ impl Keyring {
     /// The blind index of `plaintext` under every configured key, active first: rows not yet
     /// rotated carry the index of the key that wrote them.
     pub fn blind_indexes(&self, plaintext: &[u8]) -> Vec<[u8; 16]> {
-        self.keys.iter().map(|k| k.material.blind.index(plaintext)).collect()
+        self.keys
+            .iter()
+            .map(|k| k.material.blind.index(plaintext))
+            .collect()
     }
 
     /// 16-byte blind index of `plaintext` under the active key's derived HMAC key.
@@ -192,7 +216,10 @@ mod tests {
         assert_eq!(Keyring::parse(&setting).unwrap().key_ids(), k.key_ids());
         // Unpadded base64 is accepted too.
         let unpadded = b64(3).trim_end_matches('=').to_string();
-        assert_eq!(Keyring::parse(&unpadded).unwrap().active_key_id(), key_id(&[3; 32]));
+        assert_eq!(
+            Keyring::parse(&unpadded).unwrap().active_key_id(),
+            key_id(&[3; 32])
+        );
     }
 
     #[test]
@@ -207,17 +234,34 @@ mod tests {
 
     #[test]
     fn refusals_name_position_not_content() {
-        assert_eq!(Keyring::parse("# only a comment\n\n").unwrap_err(), KeyringError::Empty);
+        assert_eq!(
+            Keyring::parse("# only a comment\n\n").unwrap_err(),
+            KeyringError::Empty
+        );
         assert_eq!(Keyring::parse("").unwrap_err(), KeyringError::Empty);
         let e = Keyring::parse(&format!("{}\nnot*base64\n", b64(1))).unwrap_err();
         assert_eq!(e, KeyringError::BadBase64 { line: 2, entry: 2 });
         assert!(!e.to_string().contains("not*base64"));
         let short = BASE64.encode([1u8; 16]);
         let e = Keyring::parse(&short).unwrap_err();
-        assert_eq!(e, KeyringError::WrongLength { line: 1, entry: 1, bytes: 16 });
+        assert_eq!(
+            e,
+            KeyringError::WrongLength {
+                line: 1,
+                entry: 1,
+                bytes: 16
+            }
+        );
         assert!(!e.to_string().contains(&short));
         let e = Keyring::parse(&format!("{},{}", b64(4), b64(4))).unwrap_err();
-        assert!(matches!(e, KeyringError::DuplicateKeyId { first: 1, second: 2, .. }));
+        assert!(matches!(
+            e,
+            KeyringError::DuplicateKeyId {
+                first: 1,
+                second: 2,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -228,9 +272,15 @@ mod tests {
         assert_eq!(both.decrypt(&env_old, b"ctx").unwrap(), b"NA12878");
         let env_new = both.encrypt(b"NA12878", b"ctx").unwrap();
         assert_eq!(envelope::key_id_of(&env_new), Some(key_id(&[2; 32])));
-        assert_eq!(old.decrypt(&env_new, b"ctx"), Err(EnvelopeError::UnknownKeyId(key_id(&[2; 32]))));
+        assert_eq!(
+            old.decrypt(&env_new, b"ctx"),
+            Err(EnvelopeError::UnknownKeyId(key_id(&[2; 32])))
+        );
         // Two encryptions of one value differ (fresh nonce).
-        assert_ne!(both.encrypt(b"x", b"").unwrap(), both.encrypt(b"x", b"").unwrap());
+        assert_ne!(
+            both.encrypt(b"x", b"").unwrap(),
+            both.encrypt(b"x", b"").unwrap()
+        );
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub fn fill_random(out: &mut [u8]) {
         let mut slot = cell.borrow_mut();
         let stale = !matches!(&*slot, Some((p, _)) if *p == pid);
         if stale {
-            *slot = Some((pid, ChaCha20Rng::from_rng(OsRng).expect("the OS random source failed")));
+            *slot = Some((
+                pid,
+                ChaCha20Rng::from_rng(OsRng).expect("the OS random source failed"),
+            ));
         }
         if let Some((_, rng)) = slot.as_mut() {
             rng.fill_bytes(out);
@@ -84,7 +87,10 @@ mod tests {
             let mut parent = [0u8; 12];
             fill_random(&mut parent);
             let mut child = [0u8; 12];
-            assert_eq!(libc::read(fds[0], child.as_mut_ptr() as *mut libc::c_void, 12), 12);
+            assert_eq!(
+                libc::read(fds[0], child.as_mut_ptr() as *mut libc::c_void, 12),
+                12
+            );
             let mut status = 0;
             libc::waitpid(pid, &mut status, 0);
             assert_ne!(parent, child, "child reused the parent's nonce stream");

@@ -32,7 +32,11 @@ impl<T> SecureBox<T> {
         if raw == libc::MAP_FAILED || std::mem::align_of::<T>() > page {
             // No mapping available: fall back to the heap; still zeroed on drop.
             let b = Box::new(value);
-            return SecureBox { ptr: NonNull::from(Box::leak(b)), len: std::mem::size_of::<T>(), mapped: false };
+            return SecureBox {
+                ptr: NonNull::from(Box::leak(b)),
+                len: std::mem::size_of::<T>(),
+                mapped: false,
+            };
         }
         // SAFETY: raw is a fresh, page-aligned, writable mapping of len >= size_of::<T>() bytes.
         unsafe {
@@ -42,7 +46,11 @@ impl<T> SecureBox<T> {
             libc::madvise(raw, len, libc::MADV_DONTDUMP);
             let ptr = raw as *mut T;
             ptr.write(value);
-            SecureBox { ptr: NonNull::new_unchecked(ptr), len, mapped: true }
+            SecureBox {
+                ptr: NonNull::new_unchecked(ptr),
+                len,
+                mapped: true,
+            }
         }
     }
 }
@@ -62,7 +70,11 @@ impl<T> Drop for SecureBox<T> {
         unsafe {
             std::ptr::drop_in_place(raw);
             let bytes = raw as *mut u8;
-            let n = if self.mapped { self.len } else { std::mem::size_of::<T>() };
+            let n = if self.mapped {
+                self.len
+            } else {
+                std::mem::size_of::<T>()
+            };
             for i in 0..n {
                 std::ptr::write_volatile(bytes.add(i), 0);
             }
@@ -80,7 +92,11 @@ impl<T> Drop for SecureBox<T> {
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 { p as usize } else { 4096 }
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
 }
 
 #[cfg(test)]

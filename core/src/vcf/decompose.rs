@@ -47,7 +47,9 @@ pub struct Decomposer<'h> {
 }
 
 /// Column names for messages.
-const COLUMNS: [&str; 9] = ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"];
+const COLUMNS: [&str; 9] = [
+    "CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+];
 
 fn utf8<'a>(line: u64, field: &'static str, b: &'a [u8]) -> Result<&'a str, VcfError> {
     if b.contains(&0) {
@@ -57,7 +59,23 @@ fn utf8<'a>(line: u64, field: &'static str, b: &'a [u8]) -> Result<&'a str, VcfE
 }
 
 fn is_iupac_base(b: u8) -> bool {
-    matches!(b.to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T' | b'N' | b'R' | b'Y' | b'S' | b'W' | b'K' | b'M' | b'B' | b'D' | b'H' | b'V')
+    matches!(
+        b.to_ascii_uppercase(),
+        b'A' | b'C'
+            | b'G'
+            | b'T'
+            | b'N'
+            | b'R'
+            | b'Y'
+            | b'S'
+            | b'W'
+            | b'K'
+            | b'M'
+            | b'B'
+            | b'D'
+            | b'H'
+            | b'V'
+    )
 }
 
 /// Trim bases shared by REF and ALT, keeping one (suffix first, then prefix, moving POS),
@@ -78,7 +96,11 @@ pub fn trim_alleles<'a>(pos: i64, r: &'a str, a: &'a str) -> (i64, &'a str, &'a 
         p += 1;
     }
     // SAFETY of from_utf8: slices of ASCII bases.
-    (p, std::str::from_utf8(r).unwrap_or_default(), std::str::from_utf8(a).unwrap_or_default())
+    (
+        p,
+        std::str::from_utf8(r).unwrap_or_default(),
+        std::str::from_utf8(a).unwrap_or_default(),
+    )
 }
 
 /// How a list of values relates to the alleles of one row.
@@ -89,7 +111,13 @@ enum Sliced<'a> {
 
 /// Slice `items` per `number` for ALT `k` (1-based; None for a no-ALT row).
 /// Err(()) = count does not match the record (kept whole, warned by the caller).
-fn slice<'a>(number: Number, items: &[&'a str], n_alt: usize, k: Option<usize>, ploidy: usize) -> Result<Sliced<'a>, ()> {
+fn slice<'a>(
+    number: Number,
+    items: &[&'a str],
+    n_alt: usize,
+    k: Option<usize>,
+    ploidy: usize,
+) -> Result<Sliced<'a>, ()> {
     match (number, k) {
         (Number::Count(1), _) | (Number::Count(0), _) => Ok(Sliced::One(items[0])),
         (Number::A, Some(k)) => {
@@ -109,7 +137,9 @@ fn slice<'a>(number: Number, items: &[&'a str], n_alt: usize, k: Option<usize>, 
         (Number::G, Some(k)) => {
             for p in [ploidy, 2, 1] {
                 if items.len() == g_count(n_alt + 1, p) {
-                    return Ok(Sliced::Many(g_indices(k, p).into_iter().map(|i| items[i]).collect()));
+                    return Ok(Sliced::Many(
+                        g_indices(k, p).into_iter().map(|i| items[i]).collect(),
+                    ));
                 }
             }
             Err(())
@@ -135,7 +165,11 @@ fn write_field(
         Some(d) => (d, true),
         None => (&FieldDef::UNDECLARED, false),
     };
-    let raw: Cow<str> = if def.ty == ValueType::String { scrubber.scrub(raw) } else { Cow::Borrowed(raw) };
+    let raw: Cow<str> = if def.ty == ValueType::String {
+        scrubber.scrub(raw)
+    } else {
+        Cow::Borrowed(raw)
+    };
     // A lone "." is the whole value missing, whatever its Number.
     if !declared || raw == "." || matches!(def.number, Number::Count(1)) {
         return (obj.scalar(key, def.ty, &raw), true);
@@ -175,7 +209,12 @@ impl<'h> Decomposer<'h> {
         out
     }
 
-    pub fn decompose(&mut self, ln: u64, line: &[u8], batch: &mut RowBatch) -> Result<(), VcfError> {
+    pub fn decompose(
+        &mut self,
+        ln: u64,
+        line: &[u8],
+        batch: &mut RowBatch,
+    ) -> Result<(), VcfError> {
         let n_samples = self.header.samples.len();
         let expected = if n_samples == 0 { 8 } else { 9 + n_samples };
         let cols: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
@@ -184,7 +223,10 @@ impl<'h> Decomposer<'h> {
             return Err(VcfError::format(
                 ln,
                 "line",
-                format!("expected {expected} tab-separated columns, found {}", cols.len()),
+                format!(
+                    "expected {expected} tab-separated columns, found {}",
+                    cols.len()
+                ),
             ));
         }
         let mut fixed = [""; 7];
@@ -199,44 +241,80 @@ impl<'h> Decomposer<'h> {
             self.warnings.add("undeclared_contig");
         }
         let pos: i64 = if !pos_s.is_empty() && pos_s.bytes().all(|b| b.is_ascii_digit()) {
-            pos_s.parse().ok().filter(|p| *p <= MAX_POS).ok_or_else(|| {
-                VcfError::format(ln, "POS", format!("out of range (0 to {MAX_POS})"))
-            })?
+            pos_s
+                .parse()
+                .ok()
+                .filter(|p| *p <= MAX_POS)
+                .ok_or_else(|| {
+                    VcfError::format(ln, "POS", format!("out of range (0 to {MAX_POS})"))
+                })?
         } else {
             return Err(VcfError::format(ln, "POS", "not a non-negative integer"));
         };
         if ref_allele.is_empty() || !ref_allele.bytes().all(is_iupac_base) {
-            return Err(VcfError::format(ln, "REF", "must be one or more bases (A, C, G, T, N or IUPAC codes)"));
+            return Err(VcfError::format(
+                ln,
+                "REF",
+                "must be one or more bases (A, C, G, T, N or IUPAC codes)",
+            ));
         }
-        let alts: Vec<&str> = if alt_s == "." { Vec::new() } else { alt_s.split(',').collect() };
+        let alts: Vec<&str> = if alt_s == "." {
+            Vec::new()
+        } else {
+            alt_s.split(',').collect()
+        };
         if alts.iter().any(|a| a.is_empty() || a.contains(' ')) {
-            return Err(VcfError::format(ln, "ALT", "empty allele or a space in an allele"));
+            return Err(VcfError::format(
+                ln,
+                "ALT",
+                "empty allele or a space in an allele",
+            ));
         }
         let qual = if qual_s == "." {
             None
         } else {
-            Some(qual_s.parse::<f32>().map_err(|_| VcfError::format(ln, "QUAL", "not a number"))?)
+            Some(
+                qual_s
+                    .parse::<f32>()
+                    .map_err(|_| VcfError::format(ln, "QUAL", "not a number"))?,
+            )
         };
         let filter = if filter_s == "." || filter_s.is_empty() {
             None
         } else {
             Some(filter_s.split(';').map(str::to_string).collect::<Vec<_>>())
         };
-        let id = if id == "." || id.is_empty() { None } else { Some(id.to_string()) };
+        let id = if id == "." || id.is_empty() {
+            None
+        } else {
+            Some(id.to_string())
+        };
 
         let info = self.parse_info(cols[7]);
-        let end = info.iter().find(|e| e.key == "END").and_then(|e| e.value.as_deref()).map(|v| {
-            v.parse::<i64>().map_err(|_| VcfError::format(ln, "INFO", "END is not an integer"))
-        });
+        let end = info
+            .iter()
+            .find(|e| e.key == "END")
+            .and_then(|e| e.value.as_deref())
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| VcfError::format(ln, "INFO", "END is not an integer"))
+            });
         let end = end.transpose()?;
-        let af_items: Option<Vec<&str>> =
-            info.iter().find(|e| e.key == "AF").and_then(|e| e.value.as_deref()).map(|v| v.split(',').collect());
+        let af_items: Option<Vec<&str>> = info
+            .iter()
+            .find(|e| e.key == "AF")
+            .and_then(|e| e.value.as_deref())
+            .map(|v| v.split(',').collect());
 
         // Samples: split and parse GT once per record, reuse across ALT rows.
         let n_alt = alts.len();
         let format_keys: Vec<&str> = if n_samples > 0 {
             let f = utf8(ln, "FORMAT", cols[8])?;
-            if f == "." || f.is_empty() { Vec::new() } else { f.split(':').collect() }
+            if f == "." || f.is_empty() {
+                Vec::new()
+            } else {
+                f.split(':').collect()
+            }
         } else {
             Vec::new()
         };
@@ -254,13 +332,26 @@ impl<'h> Decomposer<'h> {
             let txt = std::str::from_utf8(cols[9 + s])
                 .ok()
                 .filter(|t| !t.contains('\0'))
-                .ok_or_else(|| VcfError::format(ln, "sample", format!("sample column {}: invalid UTF-8 or NUL byte", s + 1)))?;
-            let fields: Vec<&str> = if txt == "." { Vec::new() } else { txt.split(':').collect() };
+                .ok_or_else(|| {
+                    VcfError::format(
+                        ln,
+                        "sample",
+                        format!("sample column {}: invalid UTF-8 or NUL byte", s + 1),
+                    )
+                })?;
+            let fields: Vec<&str> = if txt == "." {
+                Vec::new()
+            } else {
+                txt.split(':').collect()
+            };
             if fields.len() > format_keys.len() {
                 return Err(VcfError::format(
                     ln,
                     "sample",
-                    format!("sample column {} has more fields than FORMAT declares", s + 1),
+                    format!(
+                        "sample column {} has more fields than FORMAT declares",
+                        s + 1
+                    ),
                 ));
             }
             let call = &mut self.calls[s];
@@ -281,8 +372,14 @@ impl<'h> Decomposer<'h> {
             sample_fields.push(fields);
         }
 
-        let row_alts: Vec<Option<(usize, &str)>> =
-            if alts.is_empty() { vec![None] } else { alts.iter().enumerate().map(|(i, a)| Some((i + 1, *a))).collect() };
+        let row_alts: Vec<Option<(usize, &str)>> = if alts.is_empty() {
+            vec![None]
+        } else {
+            alts.iter()
+                .enumerate()
+                .map(|(i, a)| Some((i + 1, *a)))
+                .collect()
+        };
         for (row_no, ra) in row_alts.into_iter().enumerate() {
             let first = row_no == 0;
             let k = ra.map(|(k, _)| k);
@@ -306,7 +403,8 @@ impl<'h> Decomposer<'h> {
                 match &e.value {
                     None => obj.flag(e.key),
                     Some(v) => {
-                        let (type_ok, count_ok) = write_field(&mut obj, e.key, def, v, n_alt, k, 2, &self.scrubber);
+                        let (type_ok, count_ok) =
+                            write_field(&mut obj, e.key, def, v, n_alt, k, 2, &self.scrubber);
                         if first && !type_ok {
                             self.warnings.add("info_type_mismatch");
                         }
@@ -321,7 +419,9 @@ impl<'h> Decomposer<'h> {
                 (Some(items), None) if items.len() == 1 => items[0].parse::<f32>().ok(),
                 _ => None,
             };
-            let ann = ra.map(|(k, a)| self.annotate(&info, ref_allele, &alts, k, a)).unwrap_or_default();
+            let ann = ra
+                .map(|(k, a)| self.annotate(&info, ref_allele, &alts, k, a))
+                .unwrap_or_default();
 
             let variant_index = batch.variants.len();
             batch.variants.push(VariantRow {
@@ -345,12 +445,15 @@ impl<'h> Decomposer<'h> {
             if self.opts.genotypes == GenotypeMode::None {
                 continue;
             }
-            for s in 0..n_samples {
+            for (s, fields) in sample_fields.iter().enumerate() {
                 let call = &self.calls[s];
-                if self.opts.genotypes == GenotypeMode::Carriers && !k.is_some_and(|k| call.carries(k as u32)) {
+                if self.opts.genotypes == GenotypeMode::Carriers
+                    && !k.is_some_and(|k| call.carries(k as u32))
+                {
                     continue;
                 }
-                let row = self.genotype_row(variant_index, s, &format_keys, &sample_fields[s], n_alt, k, first);
+                let row =
+                    self.genotype_row(variant_index, s, &format_keys, fields, n_alt, k, first);
                 batch.genotypes.push(row);
             }
         }
@@ -396,8 +499,19 @@ impl<'h> Decomposer<'h> {
         out
     }
 
-    fn annotate(&self, info: &[InfoEntry], ref_allele: &str, alts: &[&str], k: usize, alt: &str) -> Annotation {
-        let get = |key: &str| info.iter().find(|e| e.key == key).and_then(|e| e.value.as_deref());
+    fn annotate(
+        &self,
+        info: &[InfoEntry],
+        ref_allele: &str,
+        alts: &[&str],
+        k: usize,
+        alt: &str,
+    ) -> Annotation {
+        let get = |key: &str| {
+            info.iter()
+                .find(|e| e.key == key)
+                .and_then(|e| e.value.as_deref())
+        };
         if let Some(v) = get("ANN") {
             if let Some(a) = annotation::from_ann(v, alt) {
                 return a;
@@ -481,8 +595,13 @@ impl<'h> Decomposer<'h> {
                             items.clone()
                         }
                     };
-                    let parsed: Vec<Option<i32>> = chosen.iter().map(|v| v.parse::<i32>().ok()).collect();
-                    if chosen.iter().zip(&parsed).any(|(v, p)| p.is_none() && *v != ".") {
+                    let parsed: Vec<Option<i32>> =
+                        chosen.iter().map(|v| v.parse::<i32>().ok()).collect();
+                    if chosen
+                        .iter()
+                        .zip(&parsed)
+                        .any(|(v, p)| p.is_none() && *v != ".")
+                    {
                         if first {
                             self.warnings.add("format_type_mismatch");
                         }
@@ -493,7 +612,8 @@ impl<'h> Decomposer<'h> {
                 }
                 _ => {
                     let def = self.header.format.get(*key);
-                    let (type_ok, count_ok) = write_field(&mut other, key, def, raw, n_alt, k, ploidy, &self.scrubber);
+                    let (type_ok, count_ok) =
+                        write_field(&mut other, key, def, raw, n_alt, k, ploidy, &self.scrubber);
                     if first && s == 0 && !count_ok {
                         self.warnings.add("format_number_mismatch");
                     }
@@ -560,7 +680,10 @@ mod tests {
         d.decompose(ln, &line, &mut b).unwrap_err()
     }
 
-    const ALL: LoadOptions = LoadOptions { normalize: true, genotypes: GenotypeMode::All };
+    const ALL: LoadOptions = LoadOptions {
+        normalize: true,
+        genotypes: GenotypeMode::All,
+    };
 
     fn info(v: &VariantRow) -> Value {
         serde_json::from_str(&v.info).unwrap()
@@ -573,9 +696,23 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(b.variants.len(), 2);
         let (v1, v2) = (&b.variants[0], &b.variants[1]);
-        assert_eq!((v1.alt.as_deref(), v1.alt_index, v2.alt.as_deref(), v2.alt_index), (Some("C"), Some(1), Some("G"), Some(2)));
-        assert_eq!(info(v1), json!({"AF":0.1,"AC":1,"RC":[10,1],"GL":[0,1,2],"DB":true,"DP":30}));
-        assert_eq!(info(v2), json!({"AF":0.2,"AC":2,"RC":[10,2],"GL":[0,3,5],"DB":true,"DP":30}));
+        assert_eq!(
+            (
+                v1.alt.as_deref(),
+                v1.alt_index,
+                v2.alt.as_deref(),
+                v2.alt_index
+            ),
+            (Some("C"), Some(1), Some("G"), Some(2))
+        );
+        assert_eq!(
+            info(v1),
+            json!({"AF":0.1,"AC":1,"RC":[10,1],"GL":[0,1,2],"DB":true,"DP":30})
+        );
+        assert_eq!(
+            info(v2),
+            json!({"AF":0.2,"AC":2,"RC":[10,2],"GL":[0,3,5],"DB":true,"DP":30})
+        );
         assert_eq!((v1.af, v2.af), (Some(0.1), Some(0.2)));
         assert_eq!(v1.id.as_deref(), Some("rs1"));
         assert_eq!(v1.filter, Some(vec!["PASS".to_string()]));
@@ -595,10 +732,26 @@ mod tests {
     #[test]
     fn carriers_and_sites_only_modes() {
         let rec = "1\t100\t.\tA\tC,G\t.\t.\t.\tGT\t0/1\t0/2\n";
-        let (b, _) = run(rec, LoadOptions { normalize: true, genotypes: GenotypeMode::Carriers });
-        let carriers: Vec<(usize, usize)> = b.genotypes.iter().map(|g| (g.variant, g.sample_index)).collect();
+        let (b, _) = run(
+            rec,
+            LoadOptions {
+                normalize: true,
+                genotypes: GenotypeMode::Carriers,
+            },
+        );
+        let carriers: Vec<(usize, usize)> = b
+            .genotypes
+            .iter()
+            .map(|g| (g.variant, g.sample_index))
+            .collect();
         assert_eq!(carriers, vec![(0, 0), (1, 1)]);
-        let (b, _) = run(rec, LoadOptions { normalize: true, genotypes: GenotypeMode::None });
+        let (b, _) = run(
+            rec,
+            LoadOptions {
+                normalize: true,
+                genotypes: GenotypeMode::None,
+            },
+        );
         assert_eq!((b.variants.len(), b.genotypes.len()), (2, 0));
     }
 
@@ -606,10 +759,33 @@ mod tests {
     fn normalize_trims_and_moves_pos() {
         let rec = "1\t100\t.\tCTT\tCT,CTTT,GTT\t.\t.\t.\tGT\t0/1\t./.\n";
         let (b, _) = run(rec, ALL);
-        let got: Vec<(i64, &str, &str, i64)> =
-            b.variants.iter().map(|v| (v.pos, v.ref_allele.as_str(), v.alt.as_deref().unwrap(), v.end_pos)).collect();
-        assert_eq!(got, vec![(100, "CT", "C", 101), (100, "C", "CT", 100), (100, "C", "G", 100)]);
-        let (b, _) = run(rec, LoadOptions { normalize: false, genotypes: GenotypeMode::All });
+        let got: Vec<(i64, &str, &str, i64)> = b
+            .variants
+            .iter()
+            .map(|v| {
+                (
+                    v.pos,
+                    v.ref_allele.as_str(),
+                    v.alt.as_deref().unwrap(),
+                    v.end_pos,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (100, "CT", "C", 101),
+                (100, "C", "CT", 100),
+                (100, "C", "G", 100)
+            ]
+        );
+        let (b, _) = run(
+            rec,
+            LoadOptions {
+                normalize: false,
+                genotypes: GenotypeMode::All,
+            },
+        );
         assert_eq!(b.variants[0].ref_allele, "CTT");
         assert_eq!(trim_alleles(10, "ATG", "ACG"), (11, "T", "C"));
         assert_eq!(trim_alleles(10, "A", "<DEL>"), (10, "A", "<DEL>"));
@@ -645,7 +821,11 @@ mod tests {
         assert_eq!(i["AF"], json!([0.1, 0.2, 0.3]));
         assert_eq!(i["XX"], "ab,c");
         assert_eq!(i["DP"], "x");
-        assert_eq!(i["denovo"], json!(["P-1"]), "sample name in INFO must be replaced");
+        assert_eq!(
+            i["denovo"],
+            json!(["P-1"]),
+            "sample name in INFO must be replaced"
+        );
         assert!(b.variants[0].qual.unwrap().is_nan());
         assert_eq!(b.variants[0].af, None);
         assert_eq!(b.genotypes[1].phased, Some(true));
@@ -673,14 +853,22 @@ mod tests {
             ("1\t1\t.\tA\tC\t.\t.\t.\tGT\t0/1\n", "line", "columns"),
             ("1\tx\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/1\n", "POS", "integer"),
             ("1\t-5\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/1\n", "POS", "integer"),
-            ("1\t99999999999999999999\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/1\n", "POS", "range"),
+            (
+                "1\t99999999999999999999\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/1\n",
+                "POS",
+                "range",
+            ),
             ("1\t1\t.\tA?\tC\t.\t.\t.\tGT\t0/1\t0/1\n", "REF", "bases"),
             ("1\t1\t.\tA\tC\tbad\t.\t.\tGT\t0/1\t0/1\n", "QUAL", "number"),
             ("1\t1\t.\tA\tC\t.\t.\t.\tGT\t0/x\t0/1\n", "GT", "genotype"),
             ("1\t1\t.\tA\tC,G\t.\t.\t.\tGT\t5/5\t0/1\n", "GT", "allele 5"),
             ("1\t1\t.\tA\tC,,G\t.\t.\t.\tGT\t0/1\t0/1\n", "ALT", "empty"),
             ("1\t1\t.\tA\tC\t.\t.\tEND=z\tGT\t0/1\t0/1\n", "INFO", "END"),
-            ("1\t1\t.\tA\tC\t.\t.\t.\tGT\t0/1:5\t0/1\n", "sample", "more fields"),
+            (
+                "1\t1\t.\tA\tC\t.\t.\t.\tGT\t0/1:5\t0/1\n",
+                "sample",
+                "more fields",
+            ),
         ];
         for (rec, field, what) in cases {
             let e = err(rec);
@@ -693,7 +881,11 @@ mod tests {
     #[test]
     fn scrubbed_header_has_no_sample_names() {
         let text = format!("{HEAD}");
-        let r = VcfReader::from_bytes(text.replace("##contig", "##tumor_sample=S2\n##contig").into_bytes()).unwrap();
+        let r = VcfReader::from_bytes(
+            text.replace("##contig", "##tumor_sample=S2\n##contig")
+                .into_bytes(),
+        )
+        .unwrap();
         let header = r.header().clone();
         let d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
         let h = d.scrubbed_header();

@@ -27,7 +27,12 @@ pub struct VcfError {
 
 impl VcfError {
     pub fn format(line: u64, field: &'static str, what: impl Into<String>) -> Self {
-        VcfError { kind: VcfErrorKind::Format, line, field, what: what.into() }
+        VcfError {
+            kind: VcfErrorKind::Format,
+            line,
+            field,
+            what: what.into(),
+        }
     }
 }
 
@@ -75,6 +80,10 @@ impl Warnings {
     }
     /// One line for the NOTICE: `undeclared_info_key: 3, info_number_mismatch: 1`.
     pub fn summary(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -42,7 +42,10 @@ impl Call {
                 let s = i;
                 let mut v: u32 = 0;
                 while i < b.len() && b[i].is_ascii_digit() {
-                    v = v.checked_mul(10).and_then(|v| v.checked_add((b[i] - b'0') as u32)).ok_or(GtError::Syntax)?;
+                    v = v
+                        .checked_mul(10)
+                        .and_then(|v| v.checked_add((b[i] - b'0') as u32))
+                        .ok_or(GtError::Syntax)?;
                     i += 1;
                 }
                 if i == s {

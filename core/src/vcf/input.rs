@@ -64,7 +64,12 @@ pub fn io_error(path: &Path, e: &io::Error) -> VcfError {
         io::ErrorKind::PermissionDenied => VcfErrorKind::PermissionDenied,
         _ => VcfErrorKind::Io,
     };
-    VcfError { kind, line: 0, field: "file", what: format!("could not open \"{}\": {e}", path.display()) }
+    VcfError {
+        kind,
+        line: 0,
+        field: "file",
+        what: format!("could not open \"{}\": {e}", path.display()),
+    }
 }
 
 pub fn open(path: &Path) -> Result<Input, VcfError> {
@@ -81,16 +86,30 @@ pub fn open(path: &Path) -> Result<Input, VcfError> {
     let count = Arc::new(AtomicU64::new(0));
     let mut buffered = BufReader::with_capacity(
         1 << 16,
-        Counting { inner: file, count: count.clone() },
+        Counting {
+            inner: file,
+            count: count.clone(),
+        },
     );
-    let head = buffered.fill_buf().map_err(|e| io_error(path, &e))?.to_vec();
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| io_error(path, &e))?
+        .to_vec();
     let compression = detect(&head);
     let reader: Box<dyn BufRead + Send> = match compression {
         Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(buffered))),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        )),
         Compression::Bgzf => Box::new(noodles_bgzf::io::Reader::new(buffered)),
     };
-    Ok(Input { reader, compression, file_size: meta.len(), bytes_read: count })
+    Ok(Input {
+        reader,
+        compression,
+        file_size: meta.len(),
+        bytes_read: count,
+    })
 }
 
 #[cfg(test)]
@@ -101,8 +120,13 @@ mod tests {
     fn detects_by_content() {
         assert_eq!(detect(b"##fileformat=VCFv4.2\n"), Compression::None);
         assert_eq!(detect(b""), Compression::None);
-        assert_eq!(detect(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]), Compression::Gzip);
-        let bgzf = [0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0];
+        assert_eq!(
+            detect(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]),
+            Compression::Gzip
+        );
+        let bgzf = [
+            0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0,
+        ];
         assert_eq!(detect(&bgzf), Compression::Bgzf);
     }
 }

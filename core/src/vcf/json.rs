@@ -16,7 +16,10 @@ impl Default for JsonObject {
 
 impl JsonObject {
     pub fn new() -> Self {
-        JsonObject { buf: String::from("{"), empty: true }
+        JsonObject {
+            buf: String::from("{"),
+            empty: true,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -45,7 +48,12 @@ impl JsonObject {
     }
 
     /// An array of values. Returns false when any element did not fit its type.
-    pub fn array<'a>(&mut self, key: &str, ty: ValueType, items: impl Iterator<Item = &'a str>) -> bool {
+    pub fn array<'a>(
+        &mut self,
+        key: &str,
+        ty: ValueType,
+        items: impl Iterator<Item = &'a str>,
+    ) -> bool {
         self.key(key);
         self.buf.push('[');
         let mut ok = true;

@@ -23,7 +23,9 @@ pub struct VcfReader {
 
 impl std::fmt::Debug for VcfReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VcfReader").field("line", &self.line_no).finish()
+        f.debug_struct("VcfReader")
+            .field("line", &self.line_no)
+            .finish()
     }
 }
 
@@ -40,7 +42,9 @@ impl VcfReader {
         let cursor = std::io::Cursor::new(bytes);
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(cursor),
-            Compression::Gzip => Box::new(std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(cursor))),
+            Compression::Gzip => Box::new(std::io::BufReader::new(
+                flate2::bufread::MultiGzDecoder::new(cursor),
+            )),
             Compression::Bgzf => Box::new(noodles_bgzf::io::Reader::new(cursor)),
         };
         Self::from_parts(reader, compression, size, Arc::new(AtomicU64::new(size)))
@@ -85,7 +89,10 @@ impl VcfReader {
             VcfError::format(
                 self.line_no + 1,
                 "file",
-                format!("bad or truncated compressed data ({} input): {e}", self.compression.as_str()),
+                format!(
+                    "bad or truncated compressed data ({} input): {e}",
+                    self.compression.as_str()
+                ),
             )
         })?;
         if n == 0 {
@@ -164,7 +171,10 @@ mod tests {
     fn plain_crlf_and_blank_lines() {
         let mut r = VcfReader::from_bytes(VCF.as_bytes().to_vec()).unwrap();
         assert_eq!(r.header().file_format.as_deref(), Some("VCFv4.2"));
-        assert_eq!(r.next_line().unwrap().unwrap(), (3, &b"1\t1\t.\tA\tC\t.\t.\t."[..]));
+        assert_eq!(
+            r.next_line().unwrap().unwrap(),
+            (3, &b"1\t1\t.\tA\tC\t.\t.\t."[..])
+        );
         assert_eq!(r.next_line().unwrap().unwrap().0, 5);
         assert!(r.next_line().unwrap().is_none());
         assert_eq!(r.blank_lines, 1);
@@ -206,8 +216,12 @@ mod tests {
 
     #[test]
     fn header_errors() {
-        assert_eq!(VcfReader::from_bytes(vec![]).unwrap_err().what, "empty file: no VCF header");
-        let e = VcfReader::from_bytes(b"##fileformat=VCFv4.2\n1\t1\t.\tA\tC\t.\t.\t.\n".to_vec()).unwrap_err();
+        assert_eq!(
+            VcfReader::from_bytes(vec![]).unwrap_err().what,
+            "empty file: no VCF header"
+        );
+        let e = VcfReader::from_bytes(b"##fileformat=VCFv4.2\n1\t1\t.\tA\tC\t.\t.\t.\n".to_vec())
+            .unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.what.contains("#CHROM"));
         let e = VcfReader::from_bytes(b"##fileformat=VCFv4.2\n".to_vec()).unwrap_err();

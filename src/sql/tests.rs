@@ -1,0 +1,188 @@
+//! `#[pg_test]`s: run inside a throw-away server started by `cargo pgrx test`.
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    /// A fresh key file owned by the server user with mode 0600; returns its path.
+    fn key_file(name: &str) -> String {
+        let path = format!(
+            "/tmp/vcf_pg_loader_pg_test_{}_{name}.keys",
+            std::process::id()
+        );
+        let key = vcf_pg_loader_core::crypto::keyring::generate_key_base64();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{}", *key).unwrap();
+        path
+    }
+
+    fn use_key_file(path: &str) {
+        Spi::run(&format!(
+            "SET vcf_pg_loader.phi_key_file = {}",
+            pgrx::spi::quote_literal(path)
+        ))
+        .unwrap();
+    }
+
+    /// SQLSTATE of a statement run in a subtransaction (PL/pgSQL exception block), or "00000".
+    fn sqlstate_of(sql: &str) -> String {
+        let wrapped = format!(
+            "DO $t$ BEGIN EXECUTE {}; PERFORM set_config('vcf_pg_loader_test.state', '00000', true);
+             EXCEPTION WHEN OTHERS THEN PERFORM set_config('vcf_pg_loader_test.state', SQLSTATE, true); END $t$",
+            pgrx::spi::quote_literal(sql)
+        );
+        Spi::run(&wrapped).unwrap();
+        Spi::get_one::<String>("SELECT current_setting('vcf_pg_loader_test.state')")
+            .unwrap()
+            .unwrap()
+    }
+
+    fn data(name: &str) -> String {
+        format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[pg_test]
+    fn version_names_the_crate() {
+        let v = Spi::get_one::<String>("SELECT vcf_pg_loader_version()")
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, format!("vcf_pg_loader {}", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[pg_test]
+    fn round_trip_and_sqlstates() {
+        assert_eq!(
+            sqlstate_of("SELECT phi_encrypt('x')"),
+            "55000",
+            "no key configured"
+        );
+        let a = key_file("a");
+        use_key_file(&a);
+        let back =
+            Spi::get_one::<String>("SELECT phi_decrypt(phi_encrypt('Zoë 患者', 'ctx'), 'ctx')")
+                .unwrap()
+                .unwrap();
+        assert_eq!(back, "Zoë 患者");
+        assert_eq!(
+            sqlstate_of("SELECT phi_decrypt(phi_encrypt('x', 'a'), 'b')"),
+            "XX001",
+            "wrong context"
+        );
+        assert_eq!(
+            sqlstate_of("SELECT phi_decrypt('\\x504801'::bytea)"),
+            "XX001",
+            "malformed"
+        );
+        Spi::run("CREATE TEMP TABLE c AS SELECT phi_encrypt('NA12878') AS c").unwrap();
+        let b = key_file("b");
+        use_key_file(&b);
+        assert_eq!(
+            sqlstate_of("SELECT phi_decrypt(c) FROM c"),
+            "55000",
+            "unknown key id"
+        );
+        std::fs::remove_file(a).ok();
+        std::fs::remove_file(b).ok();
+    }
+
+    #[pg_test]
+    fn loose_key_file_is_refused() {
+        let p = key_file("loose");
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        use_key_file(&p);
+        assert_eq!(sqlstate_of("SELECT phi_encrypt('x')"), "55000");
+        std::fs::remove_file(p).ok();
+    }
+
+    #[pg_test]
+    fn load_counts_and_rollback_on_error() {
+        let k = key_file("load");
+        use_key_file(&k);
+        let (v, g) = Spi::get_two_with_args::<i64, i64>(
+            "SELECT variants, genotypes FROM vcf_load($1)",
+            &[data("small_cohort.vcf").into()],
+        )
+        .unwrap();
+        assert_eq!((v, g), (Some(6), Some(18)));
+        assert_eq!(
+            sqlstate_of(&format!(
+                "SELECT * FROM vcf_load('{}')",
+                data("broken_middle.vcf")
+            )),
+            "22P04"
+        );
+        let batches = Spi::get_one::<i64>("SELECT count(*) FROM vcf.load_batches")
+            .unwrap()
+            .unwrap();
+        assert_eq!(batches, 1, "the failed load left nothing behind");
+        // Pseudonyms: no sample name in any vcf table.
+        let leaks = Spi::get_one::<i64>(
+            "SELECT count(*) FROM vcf.load_batches WHERE header LIKE '%PATIENT_0001%'",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(leaks, 0);
+        std::fs::remove_file(k).ok();
+    }
+
+    #[pg_test]
+    fn rotation_moves_rows_to_the_active_key() {
+        let a = key_file("rot_a");
+        use_key_file(&a);
+        Spi::run(&format!(
+            "SELECT * FROM vcf_load('{}')",
+            data("small_cohort.vcf")
+        ))
+        .unwrap();
+        let b = key_file("rot_b");
+        let both = format!("{b}.both");
+        let text = format!(
+            "{}{}",
+            std::fs::read_to_string(&b).unwrap(),
+            std::fs::read_to_string(&a).unwrap()
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&both)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        use_key_file(&both);
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT phi_rotate_key(dry_run => true)").unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT phi_rotate_key(1)").unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT phi_rotate_key()").unwrap(),
+            Some(0)
+        );
+        use_key_file(&b);
+        let ok = Spi::get_one::<i64>(
+            "SELECT count(*) FROM phi_vault.sample_id_mapping WHERE phi_reverse_lookup(anonymous_id, 'pg_test') LIKE 'PATIENT_%'",
+        )
+        .unwrap();
+        assert_eq!(ok, Some(3));
+        assert_eq!(
+            Spi::get_one::<bool>("SELECT ok FROM phi_vault.verify_audit_chain()").unwrap(),
+            Some(true)
+        );
+        for p in [a, b, both] {
+            std::fs::remove_file(p).ok();
+        }
+    }
+}
