@@ -8,6 +8,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vcf_pg_loader/target}"
 export CARGO_PGRX_DISABLE_GC_SECTIONS_WORKAROUND=1
 export PATH="$HOME/.cargo/bin:$PATH"
 DATA_DIR="${VCF_DATA_DIR:-$REPO/../shared/data/vcf}"
+[ -d "$DATA_DIR" ] && DATA_DIR="$(cd "$DATA_DIR" && pwd)"
 
 say() { printf '\n==> %s\n' "$*"; }
 
