@@ -183,7 +183,7 @@ fn write_field(
 }
 
 struct InfoEntry<'a> {
-    key: &'a str,
+    key: Cow<'a, str>,
     value: Option<Cow<'a, str>>,
 }
 
@@ -396,15 +396,15 @@ impl<'h> Decomposer<'h> {
 
             let mut obj = JsonObject::new();
             for e in &info {
-                let def = self.header.info.get(e.key);
+                let def = self.header.info.get(e.key.as_ref());
                 if def.is_none() && first {
                     self.warnings.add("undeclared_info_key");
                 }
                 match &e.value {
-                    None => obj.flag(e.key),
+                    None => obj.flag(&e.key),
                     Some(v) => {
                         let (type_ok, count_ok) =
-                            write_field(&mut obj, e.key, def, v, n_alt, k, 2, &self.scrubber);
+                            write_field(&mut obj, &e.key, def, v, n_alt, k, 2, &self.scrubber);
                         if first && !type_ok {
                             self.warnings.add("info_type_mismatch");
                         }
@@ -489,11 +489,6 @@ impl<'h> Decomposer<'h> {
                     Cow::Owned(String::from_utf8_lossy(v).replace('\0', "\u{FFFD}"))
                 }
             });
-            let key: &'a str = match key {
-                Cow::Borrowed(s) => s,
-                // Leak-free owned keys are rare (invalid UTF-8 in a key); keep them alive via Box.
-                Cow::Owned(s) => Box::leak(s.into_boxed_str()),
-            };
             out.push(InfoEntry { key, value });
         }
         out
