@@ -45,6 +45,26 @@ run clippy cargo clippy --workspace --features "pg15 pg_test" --no-deps -- -D wa
 run unit cargo test -p vcf_pg_loader_core
 [ -f "$WORK/logs/unit.log" ] && count_cargo "$WORK/logs/unit.log"
 
+# Fixtures read by the server: /tmp/vcf_pg_loader_regress/{keys,data,local}
+fixtures() {
+    local fx=/tmp/vcf_pg_loader_regress
+    as_root rm -rf "$fx"
+    as_root install -d -o postgres -g postgres -m 0755 "$fx" "$fx/keys"
+    # Test keys derived from fixed labels (stable key ids in expected output; they protect
+    # nothing), owned by the server user with mode 0600 as the contract demands.
+    for k in a b; do
+        as_root su postgres -c "umask 077; printf 'vcf_pg_loader regress key $k' | sha256sum | cut -c1-64 | xxd -r -p | base64 > $fx/keys/$k.keys"
+    done
+    as_root su postgres -c "umask 077; cat $fx/keys/b.keys $fx/keys/a.keys > $fx/keys/ba.keys"
+    as_root su postgres -c "umask 077; printf 'not base64!\n' > $fx/keys/bad.keys"
+    as_root su postgres -c "cp $fx/keys/a.keys $fx/keys/loose.keys; chmod 0644 $fx/keys/loose.keys"
+    # Copies, not links: the server (user postgres) may not be able to traverse the clone's path.
+    as_root cp -r "$DATA_DIR" "$fx/data"
+    as_root cp -r "$REPO/tests/data" "$fx/local"
+    as_root chmod -R a+rX "$fx/data" "$fx/local"
+}
+fixtures
+
 # --- #[pg_test]s: cargo-pgrx starts its own server as postgres (initdb refuses root)
 pg_test() {
     local d=/var/lib/postgresql/vcf_pg_loader_pgrx_test
@@ -58,19 +78,6 @@ run pg_test pg_test
 # --- SQL regression tests: install (dev build), fixtures, pg_regress in pg_virtualenv
 regress() {
     cargo pgrx install --pg-config "$PG_CONFIG" | tail -1
-    local fx=/tmp/vcf_pg_loader_regress
-    as_root rm -rf "$fx"
-    as_root install -d -o postgres -g postgres -m 0755 "$fx" "$fx/keys"
-    # Test keys derived from fixed labels (stable key ids in expected output; they protect
-    # nothing), owned by the server user with mode 0600 as the contract demands.
-    for k in a b; do
-        as_root su postgres -c "umask 077; printf 'vcf_pg_loader regress key $k' | sha256sum | cut -c1-64 | xxd -r -p | base64 > $fx/keys/$k.keys"
-    done
-    as_root su postgres -c "umask 077; cat $fx/keys/b.keys $fx/keys/a.keys > $fx/keys/ba.keys"
-    as_root su postgres -c "umask 077; printf 'not base64!\n' > $fx/keys/bad.keys"
-    as_root su postgres -c "cp $fx/keys/a.keys $fx/keys/loose.keys; chmod 0644 $fx/keys/loose.keys"
-    ln -sfn "$(cd "$DATA_DIR" && pwd)" "$fx/data"
-    ln -sfn "$REPO/tests/data" "$fx/local"
     local out="$WORK/regress"
     mkdir -p "$out"; chmod 777 "$out"
     local tests

@@ -46,8 +46,9 @@ mod tests {
             .unwrap()
     }
 
+    /// tests/data as copied by scripts/test.sh to a place the server user can read.
     fn data(name: &str) -> String {
-        format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+        format!("/tmp/vcf_pg_loader_regress/local/{name}")
     }
 
     #[pg_test]
