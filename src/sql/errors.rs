@@ -44,12 +44,16 @@ pub fn vcf(path: &str, e: &VcfError) -> ! {
     let code = match e.kind {
         VcfErrorKind::Format => PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
         VcfErrorKind::NotFound => PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
+        VcfErrorKind::NotRegularFile => PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
         VcfErrorKind::Io => PgSqlErrorCode::ERRCODE_IO_ERROR,
         VcfErrorKind::PermissionDenied => PgSqlErrorCode::ERRCODE_IO_ERROR,
     };
     let hint = match e.kind {
         VcfErrorKind::NotFound | VcfErrorKind::PermissionDenied => {
             Some("The path is read by the database server process, on the server's file system.")
+        }
+        VcfErrorKind::NotRegularFile => {
+            Some("vcf_load reads .vcf or .vcf.gz files, not directories, devices or FIFOs.")
         }
         _ => None,
     };

@@ -116,13 +116,16 @@ pub fn current() -> Option<Rc<LoadedKeys>> {
 
 /// The keyring, or ERROR 55000 with a HINT when none is configured.
 pub fn require() -> Rc<LoadedKeys> {
-    current().unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "no PHI encryption key is configured (vcf_pg_loader.phi_key_file, phi_key or phi_key_command)",
-            Some(KEY_HINT),
-        )
-    })
+    current().unwrap_or_else(|| no_key())
+}
+
+/// ERROR 55000: no key source is configured.
+pub fn no_key() -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        "no PHI encryption key is configured (vcf_pg_loader.phi_key_file, phi_key or phi_key_command)",
+        Some(KEY_HINT),
+    )
 }
 
 fn load() -> (Option<LoadedKeys>, Option<FileStamp>) {

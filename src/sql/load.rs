@@ -8,13 +8,9 @@ use super::vault::{self, as_owner, audit, may_read_server_files};
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 use vcf_pg_loader_core::crypto::rng;
-use vcf_pg_loader_core::vcf::{
-    Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader, Warnings,
-};
+use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader};
 
 /// Rows per insert statement (variant rows; genotype rows flush at 8x this).
 const BATCH_VARIANTS: usize = 5_000;
@@ -31,43 +27,32 @@ fn require_file_privilege(function: &str) {
 }
 
 fn sha256_file(path: &str) -> (String, u64) {
-    if let Ok(m) = std::fs::metadata(path) {
-        if !m.is_file() {
-            raise(
-                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-                format!("{path}: not a regular file"),
-                Some("vcf_load reads .vcf or .vcf.gz files, not directories, devices or FIFOs."),
-            );
-        }
-    }
-    let mut f = std::fs::File::open(path).unwrap_or_else(|e| {
-        errors::vcf(
-            path,
-            &vcf_pg_loader_core::vcf::input::io_error(Path::new(path), &e),
-        )
-    });
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n_total = 0u64;
-    loop {
+    vcf_pg_loader_core::vcf::input::sha256_file(Path::new(path), || {
         check_for_interrupts!();
-        let n = f.read(&mut buf).unwrap_or_else(|e| {
-            raise(
-                PgSqlErrorCode::ERRCODE_IO_ERROR,
-                format!("{path}: could not read: {e}"),
-                None,
-            )
-        });
-        if n == 0 {
-            break;
-        }
-        n_total += n as u64;
-        h.update(&buf[..n]);
-    }
-    (
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-        n_total,
-    )
+    })
+    .unwrap_or_else(|e| errors::vcf(path, &e))
+}
+
+/// A batch's counts as `vcf_load` returns them: (id, variants, genotypes, samples).
+fn batch_counts(where_sql: &str, arg: pgrx::datum::DatumWithOid) -> Option<(Uuid, i64, i64, i32)> {
+    as_owner(|| {
+        Spi::connect(|c| {
+            let mut rows = c
+                .select(
+                    &format!("SELECT load_batch_id, variants, genotypes, samples FROM vcf.load_batches WHERE {where_sql}"),
+                    Some(1),
+                    &[arg],
+                )
+                .ok()?;
+            let r = rows.next()?;
+            Some((
+                r.get(1).ok()??,
+                r.get(2).ok()??,
+                r.get(3).ok()??,
+                r.get(4).ok()??,
+            ))
+        })
+    })
 }
 
 struct Progress;
@@ -145,35 +130,24 @@ fn vcf_load(
         )
     });
     let (sha, size) = sha256_file(path);
-    as_owner(|| {
-        // Loads of the same content serialize here; the second then sees the first's batch.
-        Spi::run_with_args(
-            "SELECT pg_advisory_xact_lock(7366301, hashtext($1))",
-            &[sha.clone().into()],
-        )
-        .ok();
-    });
-    let existing = as_owner(|| {
-        Spi::get_three_with_args::<Uuid, i64, i64>(
-            "SELECT load_batch_id, variants, genotypes FROM vcf.load_batches WHERE file_sha256 = $1",
-            &[sha.clone().into()],
+    // Loads of the same content serialize here; the second then sees the first's batch.
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(7366301, hashtext($1))",
+        &[sha.clone().into()],
+    )
+    .unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("could not lock the load: {e}"),
+            None,
         )
     });
-    if let Ok((Some(old), Some(v), Some(g))) = existing {
+    if let Some((old, v, g, s)) = batch_counts("file_sha256 = $1", sha.clone().into()) {
         if !force {
-            let s = as_owner(|| {
-                Spi::get_one_with_args::<i32>(
-                    "SELECT samples FROM vcf.load_batches WHERE load_batch_id = $1",
-                    &[old.into()],
-                )
-            })
-            .ok()
-            .flatten()
-            .unwrap_or(0);
             pgrx::notice!("{path}: already loaded (a load with the same SHA-256 exists); use force => true to replace it");
             audit(
                 "load",
-                json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(old.as_bytes()), "already_loaded": true}),
+                json!({"source_file": path, "file_sha256": sha, "load_batch_id": old.to_string(), "already_loaded": true}),
             );
             return TableIterator::once((old, v, g, s, true));
         }
@@ -185,10 +159,7 @@ fn vcf_load(
     let header = reader.header().clone();
     let batch_id = Uuid::from_bytes(rng::uuid_v4());
     let samples = vault::pseudonyms_for(&header.samples, &sha, path, batch_id);
-    let sample_texts: Vec<String> = samples
-        .iter()
-        .map(|u| vault::uuid_text(u.as_bytes()))
-        .collect();
+    let sample_texts: Vec<String> = samples.iter().map(|u| u.to_string()).collect();
     let opts = LoadOptions {
         normalize,
         genotypes: mode,
@@ -252,13 +223,7 @@ fn vcf_load(
             }
         }
         let mut warnings = dec.warnings.clone();
-        if reader.blank_lines > 0 {
-            let mut w = Warnings::default();
-            for _ in 0..reader.blank_lines {
-                w.add("blank_line");
-            }
-            warnings.merge(&w);
-        }
+        warnings.add_n("blank_line", reader.blank_lines);
         Spi::run_with_args(
             "UPDATE vcf.load_batches SET variants = $2, genotypes = $3, records = $4, warnings = $5::jsonb WHERE load_batch_id = $1",
             &[batch_id.into(), nv.into(), ng.into(), (records as i64).into(), warnings.to_json().into()],
@@ -275,7 +240,7 @@ fn vcf_load(
     }
     audit(
         "load",
-        json!({"source_file": path, "file_sha256": sha, "load_batch_id": vault::uuid_text(batch_id.as_bytes()),
+        json!({"source_file": path, "file_sha256": sha, "load_batch_id": batch_id.to_string(),
                "records": records, "variants": variants, "genotypes": genotype_rows, "samples": samples.len(),
                "options": options, "already_loaded": false}),
     );
@@ -319,29 +284,17 @@ fn unload(batch: Uuid) -> i64 {
 #[pg_extern(volatile)]
 fn vcf_unload(load_batch_id: Uuid) -> i64 {
     require_file_privilege("vcf_unload");
-    let exists = as_owner(|| {
-        Spi::get_one_with_args::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM vcf.load_batches WHERE load_batch_id = $1)",
-            &[load_batch_id.into()],
-        )
-    })
-    .ok()
-    .flatten()
-    .unwrap_or(false);
-    if !exists {
+    if batch_counts("load_batch_id = $1", load_batch_id.into()).is_none() {
         raise(
             PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-            format!(
-                "load batch {} does not exist",
-                vault::uuid_text(load_batch_id.as_bytes())
-            ),
+            format!("load batch {load_batch_id} does not exist"),
             None,
         );
     }
     let n = unload(load_batch_id);
     audit(
         "unload",
-        json!({"load_batch_id": vault::uuid_text(load_batch_id.as_bytes()), "rows": n}),
+        json!({"load_batch_id": load_batch_id.to_string(), "rows": n}),
     );
     n
 }
@@ -360,60 +313,44 @@ fn vcf_validate(
     ),
 > {
     require_file_privilege("vcf_validate");
+    // The batch's recorded counts and the rows actually present, in one statement.
     let row = as_owner(|| {
-        Spi::get_three_with_args::<String, String, i64>(
-            "SELECT source_file, file_sha256, variants FROM vcf.load_batches WHERE load_batch_id = $1",
-            &[load_batch_id.into()],
-        )
+        Spi::connect(|c| {
+            let mut rows = c
+                .select(
+                    "SELECT b.source_file, b.file_sha256, b.variants, b.genotypes, b.samples::bigint, b.records,
+                            b.options->>'genotypes',
+                            (SELECT count(*) FROM vcf.variants v WHERE v.load_batch_id = b.load_batch_id),
+                            (SELECT count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id)
+                              WHERE v.load_batch_id = b.load_batch_id),
+                            (SELECT count(*) FROM vcf.samples s WHERE s.load_batch_id = b.load_batch_id)
+                       FROM vcf.load_batches b WHERE b.load_batch_id = $1",
+                    Some(1),
+                    &[load_batch_id.into()],
+                )
+                .ok()?;
+            let r = rows.next()?;
+            let n = |i: usize| r.get::<i64>(i).ok().flatten().unwrap_or(0);
+            Some((
+                r.get::<String>(1).ok()??,
+                r.get::<String>(2).ok()??,
+                [n(3), n(4), n(5), n(6), n(8), n(9), n(10)],
+                r.get::<String>(7).ok().flatten(),
+            ))
+        })
     });
-    let Ok((Some(path), Some(sha), Some(variants))) = row else {
+    let Some((path, sha, [variants, genotypes, samples, records, av, ag, asmp], mode)) = row else {
         raise(
             PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-            format!(
-                "load batch {} does not exist",
-                vault::uuid_text(load_batch_id.as_bytes())
-            ),
+            format!("load batch {load_batch_id} does not exist"),
             None,
         );
     };
-    let mut out: Vec<(String, i64, i64, bool)> = Vec::new();
-    let (genotypes, samples, records, opts) = as_owner(|| {
-        let (g, s, r) = Spi::get_three_with_args::<i64, i32, i64>(
-            "SELECT genotypes, samples, records FROM vcf.load_batches WHERE load_batch_id = $1",
-            &[load_batch_id.into()],
-        )
-        .unwrap_or((None, None, None));
-        let o = Spi::get_one_with_args::<pgrx::JsonB>(
-            "SELECT options FROM vcf.load_batches WHERE load_batch_id = $1",
-            &[load_batch_id.into()],
-        )
-        .ok()
-        .flatten();
-        (g.unwrap_or(0), s.unwrap_or(0), r.unwrap_or(0), o)
-    });
-    let (av, ag, asmp) = as_owner(|| {
-        let v = Spi::get_one_with_args::<i64>(
-            "SELECT count(*) FROM vcf.variants WHERE load_batch_id = $1",
-            &[load_batch_id.into()],
-        );
-        let g = Spi::get_one_with_args::<i64>(
-            "SELECT count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) WHERE v.load_batch_id = $1",
-            &[load_batch_id.into()],
-        );
-        let s = Spi::get_one_with_args::<i64>(
-            "SELECT count(*) FROM vcf.samples WHERE load_batch_id = $1",
-            &[load_batch_id.into()],
-        );
-        (g_or0(v), g_or0(g), g_or0(s))
-    });
-    out.push(("variant_rows".into(), variants, av, variants == av));
-    out.push(("genotype_rows".into(), genotypes, ag, genotypes == ag));
-    out.push((
-        "samples".into(),
-        samples as i64,
-        asmp,
-        samples as i64 == asmp,
-    ));
+    let mut out: Vec<(String, i64, i64, bool)> = vec![
+        ("variant_rows".into(), variants, av, variants == av),
+        ("genotype_rows".into(), genotypes, ag, genotypes == ag),
+        ("samples".into(), samples, asmp, samples == asmp),
+    ];
     if Path::new(&path).is_file() {
         let (now, _) = sha256_file(&path);
         out.push((
@@ -437,13 +374,8 @@ fn vcf_validate(
             }
             out.push(("file_records".into(), recs, records, recs == records));
             out.push(("file_alt_alleles".into(), alts, av, alts == av));
-            let mode = opts.as_ref().and_then(|o| {
-                o.0.get("genotypes")
-                    .and_then(|g| g.as_str())
-                    .map(str::to_string)
-            });
             if mode.as_deref() == Some("all") {
-                let exp = alts * samples as i64;
+                let exp = alts * samples;
                 out.push(("genotype_rows_all_samples".into(), exp, ag, exp == ag));
             }
         }
@@ -451,8 +383,4 @@ fn vcf_validate(
         pgrx::notice!("{path}: file no longer present; only database checks were run");
     }
     TableIterator::new(out)
-}
-
-fn g_or0(r: Result<Option<i64>, pgrx::spi::SpiError>) -> i64 {
-    r.ok().flatten().unwrap_or(0)
 }

@@ -101,23 +101,17 @@ fn phi_reverse_lookup(anonymous_id: Option<Uuid>, reason: Option<&str>) -> Optio
         )
     });
     let found = match row {
-        Ok((enc, plain)) if enc.is_some() || plain.is_some() => {
-            let k = keys::current();
-            let value = match (&k, enc.as_deref()) {
-                (Some(k), Some(_)) => vault::reveal(k, &anonymous_id, enc.as_deref(), None),
-                (None, Some(_)) => {
-                    keys::require();
-                    unreachable!()
-                }
-                (_, None) => plain.unwrap_or_default(),
-            };
-            Some(value)
-        }
+        Ok((enc, plain)) if enc.is_some() || plain.is_some() => Some(vault::reveal(
+            keys::current().as_deref(),
+            &anonymous_id,
+            enc.as_deref(),
+            plain,
+        )),
         _ => None,
     };
     audit(
         "reverse_lookup",
-        json!({"anonymous_id": vault::uuid_text(anonymous_id.as_bytes()), "reason": reason, "found": found.is_some()}),
+        json!({"anonymous_id": anonymous_id.to_string(), "reason": reason, "found": found.is_some()}),
     );
     found
 }
@@ -212,7 +206,8 @@ fn rotate_batch(batch_size: i32) -> i64 {
             Vec::with_capacity(n),
         );
         for (mapping_id, anon, enc, plain) in rows {
-            let name = zeroize::Zeroizing::new(vault::reveal(&keys, &anon, enc.as_deref(), plain));
+            let name =
+                zeroize::Zeroizing::new(vault::reveal(Some(&keys), &anon, enc.as_deref(), plain));
             let ct = keys
                 .keyring
                 .encrypt(name.as_bytes(), &vault::context_of(&anon))

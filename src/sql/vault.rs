@@ -119,46 +119,35 @@ pub fn audit_log_only(operation: &str, what: &str) {
     );
 }
 
-/// Context bound into a mapping row's ciphertext: the pseudonym's text form.
+/// Context bound into a mapping row's ciphertext: the pseudonym's text form, exactly
+/// `anonymous_id::text` (pgrx's Uuid Display is the hyphenated lower-case form).
 pub fn context_of(anonymous_id: &Uuid) -> Vec<u8> {
-    uuid_text(anonymous_id.as_bytes()).into_bytes()
+    anonymous_id.to_string().into_bytes()
 }
 
-pub fn uuid_text(b: &[u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// Decrypt one mapping row's identifier.
+/// One mapping row's identifier: decrypted when it has a ciphertext (ERROR 55000 without a
+/// key), else its plaintext column.
 pub fn reveal(
-    keys: &keys::LoadedKeys,
+    keys: Option<&keys::LoadedKeys>,
     anonymous_id: &Uuid,
     encrypted: Option<&[u8]>,
     plain: Option<String>,
 ) -> String {
-    match encrypted {
-        Some(ct) => {
-            let pt = keys
-                .keyring
-                .decrypt(ct, &context_of(anonymous_id))
-                .unwrap_or_else(|e| errors::envelope(&e));
-            String::from_utf8(pt).unwrap_or_else(|_| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                    "decrypted identifier is not valid UTF-8",
-                    None,
-                )
-            })
-        }
-        None => plain.unwrap_or_default(),
-    }
+    let Some(ct) = encrypted else {
+        return plain.unwrap_or_default();
+    };
+    let keys = keys.unwrap_or_else(|| keys::no_key());
+    let pt = keys
+        .keyring
+        .decrypt(ct, &context_of(anonymous_id))
+        .unwrap_or_else(|e| errors::envelope(&e));
+    String::from_utf8(pt).unwrap_or_else(|_| {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            "decrypted identifier is not valid UTF-8",
+            None,
+        )
+    })
 }
 
 /// The pseudonym API (CONTRACT §5): one anonymous id per (sample name, file content).
@@ -196,16 +185,7 @@ pub fn pseudonyms_for(
                 let id: Uuid = row.get(1).ok().flatten().expect("anonymous_id is NOT NULL");
                 let enc: Option<Vec<u8>> = row.get(2).ok().flatten();
                 let plain: Option<String> = row.get(3).ok().flatten();
-                let name = match (&keys, enc.as_deref()) {
-                    (Some(k), Some(ct)) => reveal(k, &id, Some(ct), None),
-                    (None, Some(_)) => raise(
-                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "this file's samples already have encrypted pseudonym mappings, but no PHI key is configured",
-                        Some(KEY_HINT),
-                    ),
-                    (_, None) => plain.unwrap_or_default(),
-                };
-                known.insert(name, id);
+                known.insert(reveal(keys.as_deref(), &id, enc.as_deref(), plain), id);
             }
         });
         let mut out = Vec::with_capacity(names.len());

@@ -12,6 +12,8 @@ pub enum VcfErrorKind {
     Io,
     /// The file does not exist: `58P01` undefined_file.
     NotFound,
+    /// A directory, FIFO or device: `42809` wrong_object_type.
+    NotRegularFile,
     /// The path is not a regular file, or permission denied: `58030`/`42501` decided by caller.
     PermissionDenied,
 }
@@ -54,7 +56,12 @@ pub struct Warnings(pub BTreeMap<&'static str, u64>);
 
 impl Warnings {
     pub fn add(&mut self, kind: &'static str) {
-        *self.0.entry(kind).or_insert(0) += 1;
+        self.add_n(kind, 1);
+    }
+    pub fn add_n(&mut self, kind: &'static str, n: u64) {
+        if n > 0 {
+            *self.0.entry(kind).or_insert(0) += n;
+        }
     }
     pub fn merge(&mut self, other: &Warnings) {
         for (k, v) in &other.0 {

@@ -72,17 +72,49 @@ pub fn io_error(path: &Path, e: &io::Error) -> VcfError {
     }
 }
 
-pub fn open(path: &Path) -> Result<Input, VcfError> {
+/// Open a regular file. Checked with stat *before* open: opening a FIFO would block.
+fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), VcfError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
     if !meta.is_file() {
         return Err(VcfError {
-            kind: VcfErrorKind::Io,
+            kind: VcfErrorKind::NotRegularFile,
             line: 0,
             field: "file",
-            what: format!("\"{}\" is not a regular file", path.display()),
+            what: "not a regular file".to_string(),
         });
     }
     let file = File::open(path).map_err(|e| io_error(path, &e))?;
+    Ok((file, meta))
+}
+
+/// SHA-256 (lower-case hex) and size of a file, read in 1 MiB chunks. `before_chunk` runs
+/// before every read: the SQL side checks for cancel there.
+pub fn sha256_file(path: &Path, mut before_chunk: impl FnMut()) -> Result<(String, u64), VcfError> {
+    use sha2::{Digest, Sha256};
+    let (mut file, _) = open_regular(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        before_chunk();
+        let n = file.read(&mut buf).map_err(|e| VcfError {
+            kind: VcfErrorKind::Io,
+            line: 0,
+            field: "file",
+            what: format!("could not read: {e}"),
+        })?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    let hex = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, total))
+}
+
+pub fn open(path: &Path) -> Result<Input, VcfError> {
+    let (file, meta) = open_regular(path)?;
     let count = Arc::new(AtomicU64::new(0));
     let mut buffered = BufReader::with_capacity(
         1 << 16,
@@ -128,5 +160,29 @@ mod tests {
             0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0,
         ];
         assert_eq!(detect(&bgzf), Compression::Bgzf);
+    }
+
+    #[test]
+    fn hashes_regular_files_only() {
+        let dir = std::env::temp_dir().join(format!("vcf_pg_loader_input_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("abc.txt");
+        std::fs::write(&f, b"abc").unwrap();
+        let mut chunks = 0;
+        let (hex, n) = sha256_file(&f, || chunks += 1).unwrap();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!((n, chunks), (3, 2));
+        assert_eq!(
+            sha256_file(&dir, || {}).unwrap_err().kind,
+            VcfErrorKind::NotRegularFile
+        );
+        assert_eq!(
+            sha256_file(&dir.join("missing"), || {}).unwrap_err().kind,
+            VcfErrorKind::NotFound
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
