@@ -41,24 +41,39 @@ impl VariantIds {
     }
 }
 
-fn pg_array_text<T: std::fmt::Display>(items: &[T], quote: bool) -> String {
-    let mut s = String::from("{");
+/// `{"a","b"}`: a text[] literal for one row's FILTER (pgrx cannot bind ragged 2-D arrays).
+fn text_array_literal(items: &[String]) -> String {
+    let mut s = String::with_capacity(2 + items.iter().map(|i| i.len() + 3).sum::<usize>());
+    s.push('{');
     for (i, it) in items.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let v = it.to_string();
-        if quote {
-            s.push('"');
-            for c in v.chars() {
-                if c == '"' || c == '\\' {
-                    s.push('\\');
-                }
-                s.push(c);
+        s.push('"');
+        for c in it.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
             }
-            s.push('"');
-        } else {
-            s.push_str(&v);
+            s.push(c);
+        }
+        s.push('"');
+    }
+    s.push('}');
+    s
+}
+
+/// `{1,NULL}`: an int[] literal for one genotype's AD.
+fn int_array_literal(items: &[Option<i32>]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(2 + items.len() * 4);
+    s.push('{');
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        match it {
+            Some(v) => write!(s, "{v}").expect("writing to a String cannot fail"),
+            None => s.push_str("NULL"),
         }
     }
     s.push('}');
@@ -73,19 +88,26 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     )
 }
 
-/// Insert a batch; `samples[i]` is the pseudonym of sample column i. Returns (variants, genotypes).
+/// Insert a batch and empty it; `samples[i]` is the pseudonym of sample column i. Strings
+/// are moved out of the rows into the parameter arrays, not copied. Returns (variants, genotypes).
 pub fn insert_batch(
-    batch: &RowBatch,
+    batch: &mut RowBatch,
     load_batch_id: Uuid,
     samples: &[Uuid],
     ids: &mut VariantIds,
 ) -> (i64, i64) {
     let n = batch.variants.len();
     if n == 0 {
+        batch.clear();
         return (0, 0);
     }
     let variant_ids: Vec<i64> = (0..n).map(|_| ids.take()).collect();
-    let v = &batch.variants;
+    let genotype_vids: Vec<i64> = batch
+        .genotypes
+        .iter()
+        .map(|r| variant_ids[r.variant])
+        .collect();
+    let v = &mut batch.variants;
     Spi::run_with_args(
         "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt, alt_index, id, qual, filter, info, gene, consequence, impact, af, source_line)
          SELECT u.vid, $1, u.chrom, u.pos, u.end_pos, u.ref, u.alt, u.alt_index, u.id, u.qual, u.filter::text[], u.info::jsonb, u.gene, u.consequence, u.impact, u.af, u.line
@@ -93,27 +115,27 @@ pub fn insert_batch(
               AS u(vid, chrom, pos, end_pos, ref, alt, alt_index, id, qual, filter, info, gene, consequence, impact, af, line)",
         &[
             load_batch_id.into(),
-            variant_ids.clone().into(),
-            v.iter().map(|r| r.chrom.clone()).collect::<Vec<_>>().into(),
+            variant_ids.into(),
+            v.iter_mut().map(|r| std::mem::take(&mut r.chrom)).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.pos).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.end_pos).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.ref_allele.clone()).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.alt.clone()).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| std::mem::take(&mut r.ref_allele)).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| r.alt.take()).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.alt_index).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.id.clone()).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| r.id.take()).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.qual).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.filter.as_ref().map(|f| pg_array_text(f, true))).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.info.clone()).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.gene.clone()).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.consequence.clone()).collect::<Vec<_>>().into(),
-            v.iter().map(|r| r.impact.clone()).collect::<Vec<_>>().into(),
+            v.iter().map(|r| r.filter.as_deref().map(text_array_literal)).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| std::mem::take(&mut r.info)).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| r.gene.take()).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| r.consequence.take()).collect::<Vec<_>>().into(),
+            v.iter_mut().map(|r| r.impact.take()).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.af).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.line as i64).collect::<Vec<_>>().into(),
         ],
     )
     .unwrap_or_else(|e| fail("variants", e));
 
-    let g = &batch.genotypes;
+    let g = &mut batch.genotypes;
     if !g.is_empty() {
         Spi::run_with_args(
             "INSERT INTO vcf.genotypes (variant_id, anonymous_id, gt, alt_dosage, phased, dp, gq, ad, format)
@@ -121,26 +143,22 @@ pub fn insert_batch(
              FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::smallint[], $5::boolean[], $6::int[], $7::int[], $8::text[], $9::text[])
                   AS u(vid, anon, gt, dosage, phased, dp, gq, ad, fmt)",
             &[
-                g.iter().map(|r| variant_ids[r.variant]).collect::<Vec<_>>().into(),
+                genotype_vids.into(),
                 g.iter().map(|r| samples[r.sample_index]).collect::<Vec<_>>().into(),
-                g.iter().map(|r| r.gt.clone()).collect::<Vec<_>>().into(),
+                g.iter_mut().map(|r| r.gt.take()).collect::<Vec<_>>().into(),
                 g.iter().map(|r| r.alt_dosage).collect::<Vec<_>>().into(),
                 g.iter().map(|r| r.phased).collect::<Vec<_>>().into(),
                 g.iter().map(|r| r.dp).collect::<Vec<_>>().into(),
                 g.iter().map(|r| r.gq).collect::<Vec<_>>().into(),
-                g.iter()
-                    .map(|r| r.ad.as_ref().map(|a| {
-                        let items: Vec<String> = a.iter().map(|x| x.map(|v| v.to_string()).unwrap_or_else(|| "NULL".into())).collect();
-                        pg_array_text(&items, false)
-                    }))
-                    .collect::<Vec<_>>()
-                    .into(),
-                g.iter().map(|r| r.format.clone()).collect::<Vec<_>>().into(),
+                g.iter().map(|r| r.ad.as_deref().map(int_array_literal)).collect::<Vec<_>>().into(),
+                g.iter_mut().map(|r| r.format.take()).collect::<Vec<_>>().into(),
             ],
         )
         .unwrap_or_else(|e| fail("genotypes", e));
     }
-    (n as i64, g.len() as i64)
+    let written = (n as i64, g.len() as i64);
+    batch.clear();
+    written
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -148,10 +166,8 @@ pub fn insert_batch(
 mod tests {
     #[test]
     fn array_literals() {
-        assert_eq!(
-            super::pg_array_text(&["PASS", "a\"b"], true),
-            "{\"PASS\",\"a\\\"b\"}"
-        );
-        assert_eq!(super::pg_array_text(&["1", "NULL"], false), "{1,NULL}");
+        let filter = ["PASS".to_string(), "a\"b".to_string()];
+        assert_eq!(super::text_array_literal(&filter), "{\"PASS\",\"a\\\"b\"}");
+        assert_eq!(super::int_array_literal(&[Some(1), None]), "{1,NULL}");
     }
 }

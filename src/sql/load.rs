@@ -212,10 +212,9 @@ fn vcf_load(
             {
                 check_for_interrupts!();
                 records += batch.records;
-                let (v, g) = insert_batch(&batch, batch_id, &samples, &mut ids);
+                let (v, g) = insert_batch(&mut batch, batch_id, &samples, &mut ids);
                 nv += v;
                 ng += g;
-                batch.clear();
                 progress.update(reader.bytes_read(), nv + ng);
             }
             if done {

@@ -175,8 +175,9 @@ fn rotate_batch(batch_size: i32) -> i64 {
     let keys = keys::require();
     let active = keys.keyring.active_key_id().to_string();
     as_owner(|| {
-        let rows: Vec<StaleRow> = Spi::connect(|c| {
-            c.select(
+        // FOR UPDATE locks rows: a writing statement, so it needs a read-write SPI client.
+        let rows: Vec<StaleRow> = Spi::connect_mut(|c| {
+            c.update(
                 "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id FROM phi_vault.sample_id_mapping
                  WHERE key_id IS DISTINCT FROM $1 ORDER BY mapping_id LIMIT $2 FOR UPDATE SKIP LOCKED",
                 None,

@@ -36,10 +36,13 @@ pub fn may_read_server_files() -> bool {
 }
 
 pub fn current_user_name() -> String {
-    Spi::get_one::<String>("SELECT current_user::text")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    // SAFETY: a syscache lookup of the current user id; the returned string is palloc'd.
+    unsafe {
+        let name = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 /// `require_ssl`: refuse revealing identifiers to a TCP client without TLS.
@@ -66,20 +69,48 @@ pub fn check_transport(function: &str) {
     }
 }
 
-/// Run `f` as the extension owner (a superuser: bypasses the vault's RLS and grants).
-pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
-    let owner: pg_sys::Oid = Spi::get_one::<pg_sys::Oid>(
-        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'vcf_pg_loader'",
+thread_local! {
+    /// (extension oid, its owner): re-read only when the extension is re-created.
+    static OWNER: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The owner of this extension, looked up by SQL once per extension oid (every audited or
+/// vault-writing call switches to it, so it must not cost a query each time).
+fn extension_owner() -> pg_sys::Oid {
+    // SAFETY: an index lookup in pg_extension; missing_ok.
+    let ext = unsafe { pg_sys::get_extension_oid(c"vcf_pg_loader".as_ptr(), true) };
+    if ext == pg_sys::InvalidOid {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "extension vcf_pg_loader is not installed in this database",
+            Some("CREATE EXTENSION vcf_pg_loader;"),
+        );
+    }
+    if let Some((e, owner)) = OWNER.get() {
+        if e == ext {
+            return owner;
+        }
+    }
+    let owner = Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE oid = $1",
+        &[ext.into()],
     )
     .ok()
     .flatten()
     .unwrap_or_else(|| {
         raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "extension vcf_pg_loader is not installed in this database",
-            Some("CREATE EXTENSION vcf_pg_loader;"),
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "could not read the extension's owner",
+            None,
         )
     });
+    OWNER.set(Some((ext, owner)));
+    owner
+}
+
+/// Run `f` as the extension owner (a superuser: bypasses the vault's RLS and grants).
+pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
+    let owner = extension_owner();
     let mut old_user = pg_sys::InvalidOid;
     let mut old_ctx = 0;
     // SAFETY: save, switch, run, restore — exactly as fmgr_security_definer does. On ERROR the

@@ -580,10 +580,11 @@ impl<'h> Decomposer<'h> {
                 "AD" if raw == "." => {}
                 "AD" => {
                     let items: Vec<&str> = raw.split(',').collect();
-                    let chosen: Vec<&str> = match (k, items.len() == n_alt + 1) {
-                        (Some(k), true) => vec![items[0], items[k]],
-                        (None, _) => items.clone(),
-                        (Some(_), false) => {
+                    // AD is Number=R: the same slicing as every other R field.
+                    let chosen: Vec<&str> = match slice(Number::R, &items, n_alt, k, ploidy) {
+                        Ok(Sliced::Many(v)) => v,
+                        Ok(Sliced::One(v)) => vec![v],
+                        Err(()) => {
                             if first && s == 0 {
                                 self.warnings.add("format_number_mismatch");
                             }
