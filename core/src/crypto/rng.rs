@@ -1,25 +1,41 @@
 //! Nonce and key randomness. A ChaCha20 CSPRNG seeded from the OS per *process*: the seed is
-//! taken lazily on first use and taken again whenever the pid changes, so a generator that
-//! existed in the postmaster before `fork` is never reused by a backend (CONTRACT §2, "Nonces").
-//! After seeding, a nonce costs no syscall.
+//! taken lazily on first use and taken again in every child after `fork` (a `pthread_atfork`
+//! child handler bumps a generation counter), so a generator that existed in the postmaster
+//! before `fork` is never reused by a backend (CONTRACT §2, "Nonces"). After seeding, a nonce
+//! costs no syscall: the per-call check is one atomic load, not `getpid()`.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+
+/// Bumped in the child of every `fork()`.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static REGISTER_ATFORK: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
 
 thread_local! {
-    static PROCESS_RNG: RefCell<Option<(u32, ChaCha20Rng)>> = const { RefCell::new(None) };
+    static PROCESS_RNG: RefCell<Option<(u64, ChaCha20Rng)>> = const { RefCell::new(None) };
 }
 
 /// Fill `out` from the per-process generator.
 pub fn fill_random(out: &mut [u8]) {
-    let pid = std::process::id();
+    REGISTER_ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only touches an atomic (async-signal-safe).
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        assert_eq!(rc, 0, "pthread_atfork failed");
+    });
+    let generation = FORK_GENERATION.load(Ordering::SeqCst);
     PROCESS_RNG.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let stale = !matches!(&*slot, Some((p, _)) if *p == pid);
+        let stale = !matches!(&*slot, Some((g, _)) if *g == generation);
         if stale {
             *slot = Some((
-                pid,
+                generation,
                 ChaCha20Rng::from_rng(OsRng).expect("the OS random source failed"),
             ));
         }
@@ -68,7 +84,7 @@ mod tests {
 
     #[test]
     fn forked_child_gets_a_fresh_stream() {
-        // Warm the parent's generator, then fork: the child must reseed (pid differs) and so
+        // Warm the parent's generator, then fork: the child must reseed (fork generation differs) and so
         // draw different bytes from what the parent draws next.
         let mut warm = [0u8; 12];
         fill_random(&mut warm);
