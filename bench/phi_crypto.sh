@@ -1,35 +1,71 @@
 #!/usr/bin/env bash
-# PHI crypto benchmark: phi_encrypt / phi_decrypt per row over N values vs pgcrypto
-# encrypt_iv(x, key, gen_random_bytes(16), 'aes-cbc') in the same run and database.
-# Prints a table; asserts nothing. (Rotation and load benchmarks: issue "performance".)
-#   bash bench/phi_crypto.sh [rows=1000000] [database=vcf_demo]
-# Needs the extension installed (make demo does it, release build) and a key file configured.
+# PHI crypto benchmark, everything measured in the same run on the same server:
+#   1. phi_encrypt / phi_decrypt per row over N values vs pgcrypto
+#      encrypt_iv(x, key, gen_random_bytes(16), 'aes-cbc') (and decrypt_iv);
+#   2. phi_rotate_key rows/s over R mapping rows vs a bare UPDATE of the same rows.
+# Prints a table; asserts nothing. Uses its own database (vcf_bench, re-created each run) and
+# its own throw-away key files, so the demo's vault is never touched.
+#   bash bench/phi_crypto.sh [N=1000000] [R=100000]
+# Needs the extension installed (make demo installs the release build).
 set -euo pipefail
 N=${1:-1000000}
-DB=${2:-vcf_demo}
-psql_pg() { su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -d $DB $*"; }
-su postgres -c "psql -X -q -d $DB -c 'CREATE EXTENSION IF NOT EXISTS pgcrypto'" >/dev/null
-t() { # t LABEL SQL: wall seconds of one statement, server-side
+R=${2:-100000}
+DB=vcf_bench
+KEYS=/tmp/vcf_pg_loader_bench_keys
+as_pg() { su postgres -c "$*"; }
+
+as_pg "psql -X -q -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS $DB' -c 'CREATE DATABASE $DB'" >/dev/null
+as_pg "psql -X -q -v ON_ERROR_STOP=1 -d $DB -c 'CREATE EXTENSION vcf_pg_loader' -c 'CREATE EXTENSION pgcrypto'" >/dev/null
+rm -rf "$KEYS"; install -d -o postgres -g postgres -m 0700 "$KEYS"
+as_pg "umask 077; head -c 32 /dev/urandom | base64 > $KEYS/old.keys; head -c 32 /dev/urandom | base64 > $KEYS/new.keys; cat $KEYS/new.keys $KEYS/old.keys > $KEYS/rotate.keys"
+
+# t LABEL SQL: wall seconds of the last statement of SQL, measured in the server session.
+t() {
     local s
-    s=$(su postgres -c "psql -X -q -At -d $DB" <<SQL
+    s=$(as_pg "psql -X -q -At -d $DB" <<SQL
 \set ON_ERROR_STOP 1
-CREATE TEMP TABLE IF NOT EXISTS bench_src AS SELECT 'SAMPLE_' || i AS v FROM generate_series(1, $N) i;
-SELECT 1 FROM bench_src LIMIT 0;
+SET vcf_pg_loader.phi_key_file = '$KEYS/${3:-old}.keys';
+CREATE TEMP TABLE bench_src AS SELECT 'SAMPLE_' || i AS v FROM generate_series(1, $N) i;
+CREATE TEMP TABLE bench_iv AS SELECT gen_random_bytes(16) AS iv, v FROM bench_src;
 \o /dev/null
 SELECT clock_timestamp() AS t0 \gset
 $2;
 \o
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 3);
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 SQL
 )
     printf '%s\t%s\n' "$1" "$(echo "$s" | tail -1)"
 }
-echo "rows: $N"
+K="'\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea"
+
+# R mapping rows under the old key (a superuser may insert directly).
+as_pg "psql -X -q -v ON_ERROR_STOP=1 -d $DB" >/dev/null <<SQL
+SET vcf_pg_loader.phi_key_file = '$KEYS/old.keys';
+INSERT INTO phi_vault.sample_id_mapping (anonymous_id, original_id_encrypted, encryption_iv, key_id, original_id_hmac, source_file, file_sha256)
+SELECT u, c, substr(c, 9, 12), phi_key_id(c), phi_blind_index('S' || i), 'bench', 'bench'
+  FROM (SELECT i, u, phi_encrypt('S' || i, convert_to(u::text, 'UTF8')) AS c
+          FROM (SELECT i, gen_random_uuid() AS u FROM generate_series(1, $R) i) s) t;
+VACUUM ANALYZE phi_vault.sample_id_mapping;
+SQL
+
+echo "encryption: $N values; rotation: $R mapping rows"
 {
-t "pgcrypto encrypt_iv aes-cbc" "SELECT count(encrypt_iv(convert_to(v,'UTF8'), '\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, gen_random_bytes(16), 'aes-cbc')) FROM bench_src"
-t "phi_encrypt" "SELECT count(phi_encrypt(v)) FROM bench_src"
-t "pgcrypto decrypt_iv aes-cbc" "CREATE TEMP TABLE e1 AS SELECT gen_random_bytes(16) AS iv, v FROM bench_src; SELECT count(decrypt_iv(encrypt_iv(convert_to(v,'UTF8'), '\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, iv, 'aes-cbc'), '\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, iv, 'aes-cbc')) FROM e1"
-t "phi_encrypt + phi_decrypt" "SELECT count(phi_decrypt(phi_encrypt(v))) FROM bench_src"
-} | awk -F'\t' -v n="$N" '{printf "%-32s %8.3f s  %8.0f ns/row\n", $1, $2, $2*1e9/n; s[NR]=$2}
-  END {printf "encrypt: phi_encrypt is %.1fx faster than pgcrypto encrypt_iv\n", s[1]/s[2];
-       printf "encrypt+decrypt: %.1fx faster than pgcrypto\n", s[3]/s[4]}'
+t enc_pgcrypto "SELECT count(encrypt_iv(convert_to(v, 'UTF8'), $K, gen_random_bytes(16), 'aes-cbc')) FROM bench_src"
+t enc_phi "SELECT count(phi_encrypt(v)) FROM bench_src"
+t rt_pgcrypto "SELECT count(decrypt_iv(encrypt_iv(convert_to(v, 'UTF8'), $K, iv, 'aes-cbc'), $K, iv, 'aes-cbc')) FROM bench_iv"
+t rt_phi "SELECT count(phi_decrypt(phi_encrypt(v))) FROM bench_src"
+t upd_bare "UPDATE phi_vault.sample_id_mapping SET original_id_hmac = original_id_hmac WHERE file_sha256 = 'bench'" rotate
+t rot_phi "SELECT phi_rotate_key(10000)" rotate
+} | awk -F'\t' -v n="$N" -v r="$R" '
+  { s[$1] = $2 }
+  END {
+    printf "%-46s %9s %12s\n", "operation", "seconds", "per row"
+    printf "%-46s %9.3f %9.0f ns\n", "pgcrypto encrypt_iv aes-cbc + random IV", s["enc_pgcrypto"], s["enc_pgcrypto"]*1e9/n
+    printf "%-46s %9.3f %9.0f ns\n", "phi_encrypt (AES-256-GCM)", s["enc_phi"], s["enc_phi"]*1e9/n
+    printf "%-46s %9.3f %9.0f ns\n", "pgcrypto encrypt_iv + decrypt_iv", s["rt_pgcrypto"], s["rt_pgcrypto"]*1e9/n
+    printf "%-46s %9.3f %9.0f ns\n", "phi_encrypt + phi_decrypt", s["rt_phi"], s["rt_phi"]*1e9/n
+    printf "%-46s %9.3f %9.0f rows/s\n", "bare UPDATE of the mapping rows", s["upd_bare"], r/s["upd_bare"]
+    printf "%-46s %9.3f %9.0f rows/s\n", "phi_rotate_key(10000)", s["rot_phi"], r/s["rot_phi"]
+    printf "ratios: encrypt %.1fx pgcrypto; encrypt+decrypt %.1fx pgcrypto; rotation %.2fx bare UPDATE\n",
+      s["enc_pgcrypto"]/s["enc_phi"], s["rt_pgcrypto"]/s["rt_phi"], s["upd_bare"]/s["rot_phi"]
+  }'
