@@ -12,7 +12,7 @@ use std::path::Path;
 use vcf_pg_loader_core::crypto::rng;
 use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader};
 
-/// Rows per insert statement (variant rows; genotype rows flush at 8x this).
+/// Rows per insert statement: a batch is flushed at whichever limit it reaches first.
 const BATCH_VARIANTS: usize = 5_000;
 const BATCH_GENOTYPES: usize = 50_000;
 
