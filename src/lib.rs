@@ -16,8 +16,9 @@ pub extern "C-unwind" fn _PG_init() {
 pub mod pg_test {
     pub fn setup(_options: Vec<&str>) {}
 
+    /// The KMS hook, driven by a script the key-command test writes (src/sql/tests.rs).
     #[must_use]
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec![]
+        vec!["vcf_pg_loader.phi_key_command = '/bin/sh /tmp/vcf_pg_loader_keycmd.sh'"]
     }
 }

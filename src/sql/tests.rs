@@ -33,17 +33,27 @@ mod tests {
         .unwrap();
     }
 
-    /// SQLSTATE of a statement run in a subtransaction (PL/pgSQL exception block), or "00000".
-    fn sqlstate_of(sql: &str) -> String {
+    /// SQLSTATE and message of a statement run in a subtransaction (PL/pgSQL exception
+    /// block); ("00000", "") when it succeeds.
+    fn error_of(sql: &str) -> (String, String) {
         let wrapped = format!(
-            "DO $t$ BEGIN EXECUTE {}; PERFORM set_config('vcf_pg_loader_test.state', '00000', true);
-             EXCEPTION WHEN OTHERS THEN PERFORM set_config('vcf_pg_loader_test.state', SQLSTATE, true); END $t$",
+            "DO $t$ BEGIN EXECUTE {};
+                 PERFORM set_config('vcf_pg_loader_test.state', '00000', true), set_config('vcf_pg_loader_test.msg', '', true);
+             EXCEPTION WHEN OTHERS THEN
+                 PERFORM set_config('vcf_pg_loader_test.state', SQLSTATE, true), set_config('vcf_pg_loader_test.msg', SQLERRM, true);
+             END $t$",
             pgrx::spi::quote_literal(sql)
         );
         Spi::run(&wrapped).unwrap();
-        Spi::get_one::<String>("SELECT current_setting('vcf_pg_loader_test.state')")
-            .unwrap()
-            .unwrap()
+        let (state, msg) = Spi::get_two::<String, String>(
+            "SELECT current_setting('vcf_pg_loader_test.state'), current_setting('vcf_pg_loader_test.msg')",
+        )
+        .unwrap();
+        (state.unwrap(), msg.unwrap())
+    }
+
+    fn sqlstate_of(sql: &str) -> String {
+        error_of(sql).0
     }
 
     /// tests/data as copied by scripts/test.sh to a place the server user can read.
@@ -93,6 +103,56 @@ mod tests {
         );
         std::fs::remove_file(a).ok();
         std::fs::remove_file(b).ok();
+    }
+
+    /// `phi_key_command` comes from the test server's postgresql.conf (see `pg_test` in
+    /// lib.rs): `/bin/sh /tmp/vcf_pg_loader_keycmd.sh`. The script does what the mode file says.
+    #[pg_test]
+    fn key_command_output_is_the_keyring_and_failures_never_echo_it() {
+        const SCRIPT: &str = "/tmp/vcf_pg_loader_keycmd.sh";
+        const MODE: &str = "/tmp/vcf_pg_loader_keycmd.mode";
+        let keys = key_file("cmd");
+        std::fs::write(
+            SCRIPT,
+            format!(
+                "case \"$(cat {MODE} 2>/dev/null)\" in\n\
+                 fail) echo CANARY-NOT-A-KEY; exit 3 ;;\n\
+                 silent) exit 0 ;;\n\
+                 hang) sleep 30 ;;\n\
+                 ok) cat {keys} ;;\n\
+                 *) exit 1 ;;\n\
+                 esac\n"
+            ),
+        )
+        .unwrap();
+        Spi::run("RESET vcf_pg_loader.phi_key_file").unwrap();
+        Spi::run("RESET vcf_pg_loader.phi_key").unwrap();
+        let attempt = |mode: &str| {
+            std::fs::write(MODE, mode).unwrap();
+            error_of("SELECT phi_encrypt('x')")
+        };
+        let (state, msg) = attempt("fail");
+        assert_eq!(state, "55000");
+        assert!(msg.contains("exit status 3"), "{msg}");
+        assert!(
+            !msg.contains("CANARY"),
+            "the command's output leaked: {msg}"
+        );
+        let (state, msg) = attempt("silent");
+        assert_eq!(state, "55000");
+        assert!(msg.contains("printed no key"), "{msg}");
+        let (state, msg) = attempt("hang");
+        assert_eq!(state, "55000");
+        assert!(msg.contains("did not finish within 10 s"), "{msg}");
+        let (state, _) = attempt("ok");
+        assert_eq!(state, "00000");
+        let source =
+            Spi::get_one::<String>("SELECT key_source FROM phi_encryption_status()").unwrap();
+        assert_eq!(source.as_deref(), Some("command"));
+        let back = Spi::get_one::<String>("SELECT phi_decrypt(phi_encrypt('NA12878'))").unwrap();
+        assert_eq!(back.as_deref(), Some("NA12878"));
+        std::fs::write(MODE, "off").unwrap();
+        std::fs::remove_file(keys).ok();
     }
 
     #[pg_test]
