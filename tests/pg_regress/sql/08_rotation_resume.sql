@@ -18,8 +18,19 @@ BEGIN;
 SELECT phi_rotate_key(500) AS rotated_then_cancelled;
 ROLLBACK;
 SELECT rows_other_keys AS still_stale FROM phi_encryption_status();
+-- A real cancel (statement_timeout) of the online rotation: batches it committed stay rotated,
+-- the one in flight rolls back; however far it got, nothing is lost or half-written.
+\set VERBOSITY terse
+SET statement_timeout = '20ms';
+CALL phi_rotate_key_online(100);
+RESET statement_timeout;
+\set VERBOSITY default
+SELECT rows_other_keys BETWEEN 0 AND 7000 AS progress_kept, rows_active_key + rows_other_keys AS all_rows_keyed
+  FROM phi_encryption_status();
 -- Resume: only the remaining rows are rotated.
+SET client_min_messages = warning;
 CALL phi_rotate_key_online(1000);
+RESET client_min_messages;
 SELECT rows_other_keys, phi_rotate_key(dry_run => true) AS stale_after FROM phi_encryption_status();
 -- Every row decrypts with the new key alone and carries its new blind index.
 SET vcf_pg_loader.phi_key_file = '/tmp/vcf_pg_loader_regress/keys/b.keys';
