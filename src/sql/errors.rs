@@ -47,6 +47,7 @@ pub fn vcf(path: &str, e: &VcfError) -> ! {
         VcfErrorKind::NotRegularFile => PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
         VcfErrorKind::Io => PgSqlErrorCode::ERRCODE_IO_ERROR,
         VcfErrorKind::PermissionDenied => PgSqlErrorCode::ERRCODE_IO_ERROR,
+        VcfErrorKind::Internal => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
     };
     let hint = match e.kind {
         VcfErrorKind::NotFound | VcfErrorKind::PermissionDenied => {

@@ -16,6 +16,8 @@ pub enum VcfErrorKind {
     NotRegularFile,
     /// The path is not a regular file, or permission denied: `58030`/`42501` decided by caller.
     PermissionDenied,
+    /// A defect of ours (the parser thread died): `XX000` internal_error.
+    Internal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

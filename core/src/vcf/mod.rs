@@ -11,12 +11,14 @@
 //! (see docs/loading.md). BGZF is read with noodles-bgzf.
 
 pub mod annotation;
+pub mod copy_binary;
 pub mod decompose;
 pub mod error;
 pub mod genotype;
 pub mod header;
 pub mod input;
 pub mod json;
+pub mod pipeline;
 pub mod reader;
 pub mod rows;
 pub mod scrub;
