@@ -1,4 +1,5 @@
-//! Row insertion, separate from row production. This path: one `INSERT … SELECT FROM
+//! The INSERT path (fallback of the COPY path in `copy`, used where row-level security
+//! applies or `vcf_pg_loader.load_method = insert`): one `INSERT … SELECT FROM
 //! unnest($1::…[], …)` per batch of rows — never a statement per row. Values travel as
 //! typed array parameters, never as SQL text.
 
@@ -7,39 +8,6 @@ use pgrx::{PgSqlErrorCode, Uuid};
 use vcf_pg_loader_core::vcf::RowBatch;
 
 use super::errors::raise;
-
-/// Hands out variant ids: one sequence call reserves a block of 2^20 ids.
-pub struct VariantIds {
-    next: i64,
-    end: i64,
-}
-
-const BLOCK: i64 = 1 << 20;
-
-impl VariantIds {
-    pub fn new() -> Self {
-        VariantIds { next: 0, end: 0 }
-    }
-    pub fn take(&mut self) -> i64 {
-        if self.next == self.end {
-            let block = Spi::get_one::<i64>("SELECT nextval('vcf.variant_id_block_seq')")
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| {
-                    raise(
-                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                        "could not reserve variant ids",
-                        None,
-                    )
-                });
-            self.next = block * BLOCK;
-            self.end = self.next + BLOCK;
-        }
-        let id = self.next;
-        self.next += 1;
-        id
-    }
-}
 
 /// `{"a","b"}`: a text[] literal for one row's FILTER (pgrx cannot bind ragged 2-D arrays).
 fn text_array_literal(items: &[String]) -> String {
@@ -88,20 +56,19 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     )
 }
 
-/// Insert a batch and empty it; `samples[i]` is the pseudonym of sample column i. Strings
-/// are moved out of the rows into the parameter arrays, not copied. Returns (variants, genotypes).
+/// Insert a batch (`variant_ids[i]` numbers variant row i; `samples[i]` is the pseudonym of
+/// sample column i). Strings are moved out of the rows into the parameter arrays, not copied.
+/// Returns (variants, genotypes).
 pub fn insert_batch(
     batch: &mut RowBatch,
+    variant_ids: Vec<i64>,
     load_batch_id: Uuid,
     samples: &[Uuid],
-    ids: &mut VariantIds,
 ) -> (i64, i64) {
     let n = batch.variants.len();
     if n == 0 {
-        batch.clear();
         return (0, 0);
     }
-    let variant_ids: Vec<i64> = (0..n).map(|_| ids.take()).collect();
     let genotype_vids: Vec<i64> = batch
         .genotypes
         .iter()
@@ -156,9 +123,7 @@ pub fn insert_batch(
         )
         .unwrap_or_else(|e| fail("genotypes", e));
     }
-    let written = (n as i64, g.len() as i64);
-    batch.clear();
-    written
+    (n as i64, g.len() as i64)
 }
 
 #[cfg(any(test, feature = "pg_test"))]

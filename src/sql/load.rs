@@ -2,19 +2,30 @@
 //! decomposer of `vcf_pg_loader_core::vcf`, inserts with `insert`, all in the caller's
 //! transaction: it succeeds whole or leaves nothing.
 
+use super::copy;
 use super::errors::{self, raise};
-use super::insert::{insert_batch, VariantIds};
+use super::insert::insert_batch;
+use super::settings::{LoadMethod, LOAD_METHOD};
 use super::vault::{self, as_owner, audit, may_read_server_files};
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 use serde_json::json;
 use std::path::Path;
 use vcf_pg_loader_core::crypto::rng;
-use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, RowBatch, VcfReader};
+use vcf_pg_loader_core::vcf::copy_binary::{GENOTYPE_COLUMNS, VARIANT_COLUMNS};
+use vcf_pg_loader_core::vcf::pipeline::{Limits, Message, Payload, Pipeline, Sink};
+use vcf_pg_loader_core::vcf::{Decomposer, GenotypeMode, LoadOptions, VcfReader};
 
-/// Rows per insert statement: a batch is flushed at whichever limit it reaches first.
-const BATCH_VARIANTS: usize = 5_000;
-const BATCH_GENOTYPES: usize = 50_000;
+/// Rows per INSERT statement / per COPY call: a batch is closed at whichever limit it
+/// reaches first. COPY batches are larger because each call sets up an executor state.
+const INSERT_LIMITS: Limits = Limits {
+    variants: 5_000,
+    genotypes: 50_000,
+};
+const COPY_LIMITS: Limits = Limits {
+    variants: 20_000,
+    genotypes: 200_000,
+};
 
 fn require_file_privilege(function: &str) {
     if !may_read_server_files() {
@@ -55,45 +66,48 @@ fn batch_counts(where_sql: &str, arg: pgrx::datum::DatumWithOid) -> Option<(Uuid
     })
 }
 
-struct Progress;
+/// This load's row in `pg_stat_progress_copy`: type FILE, bytes of the file, tuples so far.
+/// `BeginCopyFrom` restarts the row for each COPY call, so `report` rewrites all of it.
+struct Progress {
+    relid: pg_sys::Oid,
+    total: u64,
+}
 
 impl Progress {
-    fn start(total: u64) -> Self {
-        let relid = Spi::get_one::<pg_sys::Oid>("SELECT 'vcf.variants'::regclass::oid")
-            .ok()
-            .flatten()
-            .unwrap_or(pg_sys::InvalidOid);
+    fn start(relid: pg_sys::Oid, total: u64) -> Self {
+        let p = Progress { relid, total };
         // SAFETY: progress reporting for this backend; ended on drop or by transaction abort.
         unsafe {
             pg_sys::pgstat_progress_start_command(
                 pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY,
                 relid,
-            );
-            pg_sys::pgstat_progress_update_param(
-                pg_sys::PROGRESS_COPY_COMMAND as i32,
-                pg_sys::PROGRESS_COPY_COMMAND_FROM as i64,
-            );
-            pg_sys::pgstat_progress_update_param(
-                pg_sys::PROGRESS_COPY_TYPE as i32,
-                pg_sys::PROGRESS_COPY_TYPE_FILE as i64,
-            );
-            pg_sys::pgstat_progress_update_param(
-                pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32,
-                total as i64,
-            );
-        }
-        Progress
+            )
+        };
+        p.report(0, 0);
+        p
     }
-    fn update(&self, bytes: u64, tuples: i64) {
+    fn report(&self, bytes: u64, tuples: i64) {
+        // SAFETY: as in `start`.
         unsafe {
-            pg_sys::pgstat_progress_update_param(
-                pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32,
-                bytes as i64,
+            pg_sys::pgstat_progress_start_command(
+                pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY,
+                self.relid,
             );
-            pg_sys::pgstat_progress_update_param(
-                pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32,
-                tuples,
-            );
+            for (param, value) in [
+                (
+                    pg_sys::PROGRESS_COPY_COMMAND,
+                    pg_sys::PROGRESS_COPY_COMMAND_FROM as i64,
+                ),
+                (
+                    pg_sys::PROGRESS_COPY_TYPE,
+                    pg_sys::PROGRESS_COPY_TYPE_FILE as i64,
+                ),
+                (pg_sys::PROGRESS_COPY_BYTES_TOTAL, self.total as i64),
+                (pg_sys::PROGRESS_COPY_BYTES_PROCESSED, bytes as i64),
+                (pg_sys::PROGRESS_COPY_TUPLES_PROCESSED, tuples),
+            ] {
+                pg_sys::pgstat_progress_update_param(param as i32, value);
+            }
         }
     }
 }
@@ -101,6 +115,50 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         unsafe { pg_sys::pgstat_progress_end_command() };
+    }
+}
+
+fn regclass(name: &str) -> pg_sys::Oid {
+    Spi::get_one::<pg_sys::Oid>(&format!("SELECT '{name}'::regclass::oid"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+                format!("{name} does not exist"),
+                None,
+            )
+        })
+}
+
+/// A block of 2^20 variant ids (`vcf.variant_id_block_seq`).
+fn id_block() -> i64 {
+    Spi::get_one::<i64>("SELECT nextval('vcf.variant_id_block_seq')")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "could not reserve variant ids",
+                None,
+            )
+        })
+}
+
+/// Whether this load uses the COPY machinery, from `vcf_pg_loader.load_method`. Runs as the
+/// owner, who writes the rows.
+fn use_copy(relids: &[pg_sys::Oid]) -> bool {
+    match LOAD_METHOD.get() {
+        LoadMethod::Insert => false,
+        LoadMethod::Auto => copy::unavailable(relids).is_none(),
+        LoadMethod::Copy => match copy::unavailable(relids) {
+            None => true,
+            Some(why) => raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("vcf_load cannot use the COPY path: {why}"),
+                Some("SET vcf_pg_loader.load_method = auto (or insert) to load with batched INSERT statements."),
+            ),
+        },
     }
 }
 
@@ -155,7 +213,7 @@ fn vcf_load(
         pgrx::notice!("{path}: replacing the earlier load of the same content ({removed} rows)");
     }
 
-    let mut reader = VcfReader::open(Path::new(path)).unwrap_or_else(|e| errors::vcf(path, &e));
+    let reader = VcfReader::open(Path::new(path)).unwrap_or_else(|e| errors::vcf(path, &e));
     let header = reader.header().clone();
     let batch_id = Uuid::from_bytes(rng::uuid_v4());
     let samples = vault::pseudonyms_for(&header.samples, &sha, path, batch_id);
@@ -164,10 +222,13 @@ fn vcf_load(
         normalize,
         genotypes: mode,
     };
-    let mut dec = Decomposer::new(&header, opts, &sample_texts);
+    let scrubbed_header = Decomposer::new(&header, opts, &sample_texts).scrubbed_header();
+    let (compression, file_size) = (reader.compression, reader.file_size);
     let options = json!({"force": force, "normalize": normalize, "genotypes": genotypes});
 
-    let (variants, genotype_rows, records, warnings) = as_owner(|| {
+    let (variants, genotype_rows, records, warnings, method) = as_owner(|| {
+        let rels = [regclass("vcf.variants"), regclass("vcf.genotypes")];
+        let method = if use_copy(&rels) { "copy" } else { "insert" };
         Spi::run_with_args(
             "INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, file_format, compression, reference, loaded_by, samples, options, header)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8::name, $9, $10, $11)",
@@ -177,12 +238,12 @@ fn vcf_load(
                 sha.clone().into(),
                 (size as i64).into(),
                 header.file_format.clone().into(),
-                reader.compression.as_str().into(),
+                compression.as_str().into(),
                 header.reference.clone().into(),
                 vault::current_user_name().into(),
                 (samples.len() as i32).into(),
                 pgrx::JsonB(options.clone()).into(),
-                dec.scrubbed_header().into(),
+                scrubbed_header.into(),
             ],
         )
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording the load failed: {e}"), None));
@@ -192,43 +253,83 @@ fn vcf_load(
         )
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording samples failed: {e}"), None));
 
-        let progress = Progress::start(reader.file_size);
-        let mut ids = VariantIds::new();
-        let mut batch = RowBatch::default();
-        let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
-        loop {
-            let next = reader.next_line().unwrap_or_else(|e| errors::vcf(path, &e));
-            let done = match next {
-                Some((ln, line)) => {
-                    dec.decompose(ln, line, &mut batch)
-                        .unwrap_or_else(|e| errors::vcf(path, &e));
-                    false
-                }
-                None => true,
+        let (sink, limits) = if method == "copy" {
+            let sink = Sink::Copy {
+                load_batch_id: *batch_id.as_bytes(),
+                samples: samples.iter().map(|u| *u.as_bytes()).collect(),
             };
-            if done
-                || batch.variants.len() >= BATCH_VARIANTS
-                || batch.genotypes.len() >= BATCH_GENOTYPES
-            {
+            (sink, COPY_LIMITS)
+        } else {
+            (Sink::Rows, INSERT_LIMITS)
+        };
+        let progress = Progress::start(rels[0], file_size);
+        // Dropping the pipeline (also when an ERROR unwinds through here) stops the worker.
+        let mut pipe = Pipeline::spawn(
+            reader,
+            opts,
+            sample_texts,
+            sink,
+            limits,
+            [id_block(), id_block()],
+        );
+        let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
+        let warnings = loop {
+            let batch = match pipe.next(|| {
                 check_for_interrupts!();
-                records += batch.records;
-                let (v, g) = insert_batch(&mut batch, batch_id, &samples, &mut ids);
-                nv += v;
-                ng += g;
-                progress.update(reader.bytes_read(), nv + ng);
+            }) {
+                Message::Batch(b) => b,
+                Message::Done(w) => break w,
+                Message::Failed(e) => errors::vcf(path, &e),
+            };
+            for _ in 0..pipe.blocks_wanted(batch.blocks_started) {
+                pipe.supply_block(id_block());
             }
-            if done {
-                break;
+            check_for_interrupts!();
+            let written = match batch.payload {
+                Payload::Copy {
+                    variants,
+                    genotypes,
+                } => {
+                    let (done_v, done_g) = (nv + ng, batch.bytes_read);
+                    let v = copy::copy_into(rels[0], &VARIANT_COLUMNS, variants, || {
+                        progress.report(done_g, done_v)
+                    });
+                    let g = if batch.genotypes > 0 {
+                        copy::copy_into(rels[1], &GENOTYPE_COLUMNS, genotypes, || {
+                            progress.report(done_g, done_v)
+                        })
+                    } else {
+                        0
+                    };
+                    (v as i64, g as i64)
+                }
+                Payload::Rows {
+                    mut rows,
+                    variant_ids,
+                } => insert_batch(&mut rows, variant_ids, batch_id, &samples),
+            };
+            if written != (batch.variants as i64, batch.genotypes as i64) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!(
+                        "{path}: wrote {written:?} rows of a batch of ({}, {})",
+                        batch.variants, batch.genotypes
+                    ),
+                    None,
+                );
             }
-        }
-        let mut warnings = dec.warnings.clone();
-        warnings.add_n("blank_line", reader.blank_lines);
+            nv += written.0;
+            ng += written.1;
+            records += batch.records;
+            progress.report(batch.bytes_read, nv + ng);
+        };
+        drop(pipe);
         Spi::run_with_args(
             "UPDATE vcf.load_batches SET variants = $2, genotypes = $3, records = $4, warnings = $5::jsonb WHERE load_batch_id = $1",
             &[batch_id.into(), nv.into(), ng.into(), (records as i64).into(), warnings.to_json().into()],
         )
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("recording the load failed: {e}"), None));
-        (nv, ng, records, warnings)
+        (nv, ng, records, warnings, method)
     });
     if !warnings.is_empty() {
         pgrx::notice!(
@@ -241,7 +342,7 @@ fn vcf_load(
         "load",
         json!({"source_file": path, "file_sha256": sha, "load_batch_id": batch_id.to_string(),
                "records": records, "variants": variants, "genotypes": genotype_rows, "samples": samples.len(),
-               "options": options, "already_loaded": false}),
+               "options": options, "method": method, "already_loaded": false}),
     );
     TableIterator::once((
         batch_id,

@@ -18,6 +18,21 @@ pub static REQUIRE_SSL: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// Set (transaction-local) by rotation so the mapping table's trigger lets crypto columns change.
 pub static INTERNAL_ROTATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// How `vcf_load` writes rows (docs/performance.md).
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LoadMethod {
+    /// COPY machinery where it may be used, else batched INSERT.
+    #[name = c"auto"]
+    Auto,
+    /// COPY machinery or an error saying why it cannot be used.
+    #[name = c"copy"]
+    Copy,
+    /// Batched `INSERT … SELECT FROM unnest(…)` statements.
+    #[name = c"insert"]
+    Insert,
+}
+pub static LOAD_METHOD: GucSetting<LoadMethod> = GucSetting::<LoadMethod>::new(LoadMethod::Auto);
+
 /// Bumped whenever a key setting changes: the key cache compares it, so keys are read once
 /// per change, never per row.
 pub static KEY_GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -88,6 +103,14 @@ pub fn register() {
         c"",
         &REQUIRE_SSL,
         GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"vcf_pg_loader.load_method",
+        c"How vcf_load writes rows: auto (COPY machinery unless row-level security applies), copy, or insert.",
+        c"insert uses batched INSERT statements, which row-level security policies and statement-level tooling see.",
+        &LOAD_METHOD,
+        GucContext::Userset,
         GucFlags::default(),
     );
     GucRegistry::define_bool_guc(

@@ -246,4 +246,95 @@ mod tests {
             std::fs::remove_file(p).ok();
         }
     }
+
+    /// The COPY path's own guard: CopyFrom skips privilege and RLS checks, so `unavailable`
+    /// must refuse a role without INSERT and report RLS where it applies to the role.
+    #[pg_test]
+    fn copy_path_checks_privilege_and_row_security() {
+        use crate::sql::copy;
+        Spi::run(
+            "CREATE ROLE copy_probe NOSUPERUSER NOBYPASSRLS;
+             CREATE TABLE copy_open (x int); GRANT INSERT ON copy_open TO copy_probe;
+             CREATE TABLE copy_rls (x int); GRANT INSERT ON copy_rls TO copy_probe;
+             ALTER TABLE copy_rls ENABLE ROW LEVEL SECURITY;
+             CREATE TABLE copy_closed (x int);",
+        )
+        .unwrap();
+        let oid = |t: &str| {
+            Spi::get_one::<pg_sys::Oid>(&format!("SELECT '{t}'::regclass::oid"))
+                .unwrap()
+                .unwrap()
+        };
+        let role = Spi::get_one::<pg_sys::Oid>("SELECT 'copy_probe'::regrole::oid")
+            .unwrap()
+            .unwrap();
+        let (open, rls, closed) = (oid("copy_open"), oid("copy_rls"), oid("copy_closed"));
+        // As a superuser: neither privilege nor RLS stand in the way.
+        assert_eq!(copy::unavailable(&[open, rls]), None);
+        let (mut old, mut ctx) = (pg_sys::InvalidOid, 0);
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut old, &mut ctx);
+            pg_sys::SetUserIdAndSecContext(role, ctx);
+        }
+        let as_probe_open = copy::unavailable(&[open]);
+        let as_probe_rls = copy::unavailable(&[open, rls]);
+        let denied = std::panic::catch_unwind(|| copy::unavailable(&[closed])).is_err();
+        unsafe { pg_sys::SetUserIdAndSecContext(old, ctx) };
+        assert_eq!(as_probe_open, None);
+        assert_eq!(
+            as_probe_rls.as_deref(),
+            Some("row-level security applies to copy_rls")
+        );
+        assert!(denied, "no INSERT privilege must raise, not fall through");
+    }
+
+    /// Binary COPY through `copy_into` writes exactly the encoded rows, with constraints
+    /// (NOT NULL) enforced as COPY enforces them.
+    #[pg_test]
+    fn copy_into_writes_the_stream_and_keeps_constraints() {
+        use crate::sql::copy;
+        use vcf_pg_loader_core::vcf::copy_binary::{CopyBuffer, GENOTYPE_COLUMNS};
+        use vcf_pg_loader_core::vcf::GenotypeRow;
+        Spi::run(
+            "CREATE TABLE g (LIKE vcf.genotypes);
+             ALTER TABLE g ADD CHECK (dp >= 0)",
+        )
+        .unwrap();
+        let g = Spi::get_one::<pg_sys::Oid>("SELECT 'g'::regclass::oid")
+            .unwrap()
+            .unwrap();
+        let row = |dp: i32| GenotypeRow {
+            variant: 0,
+            sample_index: 0,
+            gt: Some("0|1".into()),
+            alt_dosage: Some(1),
+            phased: Some(true),
+            dp: Some(dp),
+            gq: None,
+            ad: Some(vec![Some(5), None]),
+            format: Some("{\"PL\":[0,10,100]}".into()),
+        };
+        let mut buf = CopyBuffer::new();
+        for i in 0..1000 {
+            buf.genotype(i, &[9u8; 16], &row(i as i32));
+        }
+        assert_eq!(
+            copy::copy_into(g, &GENOTYPE_COLUMNS, buf.finish(), || {}),
+            1000
+        );
+        let back = Spi::get_one::<String>(
+            "SELECT concat_ws(' ', count(*), sum(dp), min(gt), bool_and(phased), min(ad::text), min(format::text), min(anonymous_id::text)) FROM g",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            back,
+            "1000 499500 0|1 t {5,NULL} {\"PL\": [0, 10, 100]} 09090909-0909-0909-0909-090909090909"
+        );
+        let mut bad = CopyBuffer::new();
+        bad.genotype(1, &[9u8; 16], &row(-1));
+        let failed =
+            std::panic::catch_unwind(|| copy::copy_into(g, &GENOTYPE_COLUMNS, bad.finish(), || {}));
+        assert!(failed.is_err(), "a CHECK violation must fail the COPY");
+    }
 }

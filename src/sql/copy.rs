@@ -1,0 +1,139 @@
+//! The COPY fast path: binary COPY streams (encoded by the parser thread) go to PostgreSQL's
+//! own COPY machinery — `BeginCopyFrom` with a data-source callback, `CopyFrom`,
+//! `EndCopyFrom` — which brings multi-insert batching, partition routing, constraints,
+//! index maintenance and triggers exactly as `COPY … FROM` does.
+//!
+//! `CopyFrom` does not check privileges or row-level security (DoCopy does that before it),
+//! so [`available`] checks INSERT privilege and RLS for the current user first; where RLS
+//! applies the loader takes the INSERT path, whose statements RLS does see. The range-table
+//! layout `CopyFrom` expects is that of PostgreSQL 15 (checked here); other versions use
+//! the INSERT path.
+
+use super::errors::raise;
+use pgrx::prelude::*;
+use pgrx::{PgMemoryContexts, PgSqlErrorCode};
+
+/// Why the COPY path cannot be used, if it cannot.
+pub fn unavailable(relids: &[pg_sys::Oid]) -> Option<String> {
+    if !cfg!(feature = "pg15") {
+        return Some("the COPY path is built for PostgreSQL 15 only".into());
+    }
+    // SAFETY: plain catalog/encoding lookups in a transaction.
+    unsafe {
+        // Binary text input converts from the client encoding: only a UTF-8 session passes
+        // our UTF-8 bytes through unchanged.
+        if pg_sys::GetDatabaseEncoding() != pg_sys::pg_enc::PG_UTF8 as i32
+            || pg_sys::pg_get_client_encoding() != pg_sys::pg_enc::PG_UTF8 as i32
+        {
+            return Some("the database or client encoding is not UTF8".into());
+        }
+        for &relid in relids {
+            let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid))
+                .to_string_lossy()
+                .into_owned();
+            if pg_sys::pg_class_aclcheck(
+                relid,
+                pg_sys::GetUserId(),
+                pg_sys::ACL_INSERT as pg_sys::AclMode,
+            ) != pg_sys::AclResult::ACLCHECK_OK
+            {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    format!("permission denied for table {name}"),
+                    None,
+                );
+            }
+            if pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+                == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+            {
+                return Some(format!("row-level security applies to {name}"));
+            }
+        }
+    }
+    None
+}
+
+thread_local! {
+    /// The stream the data-source callback reads: PostgreSQL 15's callback has no user-data
+    /// pointer, and a backend runs one COPY at a time.
+    static SOURCE: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn read_source(
+    outbuf: *mut std::ffi::c_void,
+    _minread: std::ffi::c_int,
+    maxread: std::ffi::c_int,
+) -> std::ffi::c_int {
+    SOURCE.with(|s| {
+        let mut s = s.borrow_mut();
+        let (buf, pos) = &mut *s;
+        let n = (maxread.max(0) as usize).min(buf.len() - *pos);
+        // SAFETY: PostgreSQL gives a buffer of at least maxread bytes.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr().add(*pos), outbuf as *mut u8, n) };
+        *pos += n;
+        n as std::ffi::c_int
+    })
+}
+
+/// COPY one binary stream into `relid` (columns in `columns` order); returns rows inserted.
+/// The caller has checked [`unavailable`]. `began` runs after `BeginCopyFrom`, which has
+/// just restarted this backend's `pg_stat_progress_copy` row.
+pub fn copy_into(
+    relid: pg_sys::Oid,
+    columns: &[&str],
+    stream: Vec<u8>,
+    began: impl FnOnce(),
+) -> u64 {
+    SOURCE.with(|s| *s.borrow_mut() = (stream, 0));
+    let mut cxt = PgMemoryContexts::new("vcf_pg_loader COPY");
+    // SAFETY: the same calls DoCopy makes, with the relation in the parse state's range table
+    // as CopyFrom expects; everything palloc'd lives in `cxt`, freed on drop.
+    let n = unsafe {
+        cxt.switch_to(|_| {
+            let lock = pg_sys::RowExclusiveLock as i32;
+            let rel = pg_sys::table_open(relid, lock);
+            let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
+            pg_sys::addRangeTableEntryForRelation(
+                pstate,
+                rel,
+                lock,
+                std::ptr::null_mut(),
+                false,
+                false,
+            );
+            let mut attnames: *mut pg_sys::List = std::ptr::null_mut();
+            for c in columns {
+                let name = std::ffi::CString::new(*c).expect("column names have no NUL");
+                attnames = pg_sys::lappend(
+                    attnames,
+                    pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
+                );
+            }
+            let format = pg_sys::makeDefElem(
+                pg_sys::pstrdup(c"format".as_ptr()),
+                pg_sys::makeString(pg_sys::pstrdup(c"binary".as_ptr())).cast(),
+                -1,
+            );
+            let options = pg_sys::lappend(std::ptr::null_mut(), format.cast());
+            let cstate = pg_sys::BeginCopyFrom(
+                pstate,
+                rel,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                false,
+                Some(read_source),
+                attnames,
+                options,
+            );
+            began();
+            let n = pg_sys::CopyFrom(cstate);
+            pg_sys::EndCopyFrom(cstate);
+            pg_sys::free_parsestate(pstate);
+            pg_sys::table_close(rel, pg_sys::NoLock as i32);
+            n
+        })
+    };
+    SOURCE.with(|s| *s.borrow_mut() = (Vec::new(), 0));
+    n
+}
