@@ -1,6 +1,8 @@
 # The two commands of README.md.
-.PHONY: demo test
+.PHONY: demo test bench
 demo:
 	bash scripts/setup.sh
 test:
 	bash scripts/test.sh
+bench:
+	bash bench/run.sh

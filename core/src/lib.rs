@@ -3,6 +3,8 @@
 //!
 //! - [`crypto`]: keyring, key ids, the v1 ciphertext envelope (CONTRACT §2–3), blind index.
 //! - [`vcf`]: streaming VCF reader and the record → rows decomposition (CONTRACT §5).
+//! - [`threads`]: how threads start inside a backend (signals blocked).
 
 pub mod crypto;
+pub mod threads;
 pub mod vcf;

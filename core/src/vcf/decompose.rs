@@ -217,18 +217,22 @@ impl<'h> Decomposer<'h> {
     ) -> Result<(), VcfError> {
         let n_samples = self.header.samples.len();
         let expected = if n_samples == 0 { 8 } else { 9 + n_samples };
-        let cols: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+        let n_cols = memchr::memchr_iter(b'\t', line).count() + 1;
         // A sites-only file may carry a lone FORMAT column; anything else must match.
-        if cols.len() != expected && !(n_samples == 0 && cols.len() == 9) {
+        if n_cols != expected && !(n_samples == 0 && n_cols == 9) {
             return Err(VcfError::format(
                 ln,
                 "line",
-                format!(
-                    "expected {expected} tab-separated columns, found {}",
-                    cols.len()
-                ),
+                format!("expected {expected} tab-separated columns, found {n_cols}"),
             ));
         }
+        // Sites-only loads split off the fixed columns only.
+        let wanted = if self.opts.genotypes == GenotypeMode::None {
+            n_cols.min(9)
+        } else {
+            n_cols
+        };
+        let cols: Vec<&[u8]> = line.split(|&b| b == b'\t').take(wanted).collect();
         let mut fixed = [""; 7];
         for i in 0..7 {
             fixed[i] = utf8(ln, COLUMNS[i], cols[i])?;
@@ -306,8 +310,15 @@ impl<'h> Decomposer<'h> {
             .and_then(|e| e.value.as_deref())
             .map(|v| v.split(',').collect());
 
-        // Samples: split and parse GT once per record, reuse across ALT rows.
+        // Samples: split and parse GT once per record, reuse across ALT rows. Sites-only
+        // loads neither store nor read them (htslib too parses sample columns lazily); the
+        // column count above still holds for every line.
         let n_alt = alts.len();
+        let n_samples = if self.opts.genotypes == GenotypeMode::None {
+            0
+        } else {
+            n_samples
+        };
         let format_keys: Vec<&str> = if n_samples > 0 {
             let f = utf8(ln, "FORMAT", cols[8])?;
             if f == "." || f.is_empty() {
@@ -749,6 +760,32 @@ mod tests {
             },
         );
         assert_eq!((b.variants.len(), b.genotypes.len()), (2, 0));
+    }
+
+    #[test]
+    fn sites_only_does_not_read_sample_columns() {
+        let rec = "1\t100\t.\tA\tC\t.\t.\t.\tGT\t0/x\t0/1\n";
+        assert_eq!(err(rec).field, "GT");
+        let none = LoadOptions {
+            normalize: true,
+            genotypes: GenotypeMode::None,
+        };
+        let (b, _) = run(rec, none);
+        assert_eq!((b.variants.len(), b.genotypes.len()), (1, 0));
+        // The column count is still checked on every line.
+        let text = format!("{HEAD}1\t100\t.\tA\tC\t.\t.\t.\tGT\t0/1\n");
+        let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
+        let header = r.header().clone();
+        let ps = vec!["P-1".to_string(), "P-2".to_string()];
+        let mut d = Decomposer::new(&header, none, &ps);
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        assert_eq!(
+            d.decompose(ln, &line, &mut RowBatch::default())
+                .unwrap_err()
+                .field,
+            "line"
+        );
     }
 
     #[test]

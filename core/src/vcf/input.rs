@@ -134,7 +134,14 @@ pub fn open(path: &Path) -> Result<Input, VcfError> {
             1 << 16,
             flate2::bufread::MultiGzDecoder::new(buffered),
         )),
-        Compression::Bgzf => Box::new(noodles_bgzf::io::Reader::new(buffered)),
+        // BGZF blocks inflate independently: two threads (the machines we target have two
+        // or more cores; inflating is most of a sites-only load).
+        Compression::Bgzf => Box::new(crate::threads::with_signals_blocked(|| {
+            noodles_bgzf::io::MultithreadedReader::with_worker_count(
+                std::num::NonZero::new(2).expect("2 is not zero"),
+                buffered,
+            )
+        })),
     };
     Ok(Input {
         reader,

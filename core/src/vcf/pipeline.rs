@@ -100,7 +100,7 @@ impl Pipeline {
         for b in first_blocks {
             btx.send(b).expect("the receiver is alive");
         }
-        let worker = with_signals_blocked(|| {
+        let worker = crate::threads::with_signals_blocked(|| {
             std::thread::Builder::new()
                 .name("vcf_pg_loader parser".into())
                 .spawn(move || {
@@ -173,21 +173,6 @@ fn ended() -> Message {
         field: "parser",
         what: "the parser thread could not be started or ended without a result".into(),
     })
-}
-
-/// Spawn with every signal blocked, so PostgreSQL's handlers (cancel, terminate, latch)
-/// always run on the backend thread, never on the worker.
-fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
-    // SAFETY: plain sigset manipulation of the calling thread; the old mask is restored.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let out = f();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        out
-    }
 }
 
 struct Ids<'a> {
