@@ -182,7 +182,7 @@ say "6. backend memory during the cohort load"
 peak_rss rss_cohort "$F_COH"
 
 # ---- print --------------------------------------------------------------------------------
-say "results ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(psql_pg -At -c 'SHOW server_version' | cut -d' ' -f1))"
+say "results ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), PostgreSQL $(q 'SHOW server_version' | tail -1 | cut -d' ' -f1))"
 awk -F'\t' -v clin="$CLIN" -v coh="$COH" -v cohs="$COH_S" -v py="$PY" '
   { s[$1] = $2; n[$1] = $3 }
   function row(label, k) { printf "  %-58s %12d rows %9.3f s %12.0f rows/s\n", label, n[k], s[k], n[k] / s[k] }
