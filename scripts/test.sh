@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Command 2: every test — formatting, clippy, Rust unit tests of the pure cores, #[pg_test]s
 # in a throw-away server (run as the unprivileged user postgres), and the SQL regression
-# tests (tests/pg_regress) against a throw-away cluster. Ends with one summary line and a
+# tests (tests/pg_regress) against a throw-away cluster, and upgrade + dump/restore checks
+# (tests/ecosystem). Ends with one summary line and a
 # non-zero exit if anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing
@@ -65,6 +66,12 @@ fixtures() {
     as_root sh -c "{ sed -n '/^##/p' '$REPO/tests/data/small_cohort.vcf'; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n';
         awk 'BEGIN { for (i = 1; i <= 200000; i++) printf \"chr1\t%d\t.\tA\tC,G\t50\tPASS\tDP=30;AF=0.1,0.2\tGT:AD:DP\t0/1:10,5,0:15\n\", i }'; } > $fx/local/big_generated.vcf"
     as_root chmod -R a+rX "$fx/data" "$fx/local"
+    # A self-signed server certificate for localhost, configured into the regress cluster, so
+    # clients can use sslmode=verify-full against it (docs/security/tls-setup.md).
+    as_root install -d -o postgres -g postgres -m 0755 "$fx/tls"
+    as_root su postgres -c "umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout $fx/tls/server.key -out $fx/tls/server.crt 2>/dev/null"
+    as_root chmod 0644 "$fx/tls/server.crt"
 }
 fixtures
 
@@ -85,7 +92,8 @@ regress() {
     mkdir -p "$out"; chmod 777 "$out"
     local tests
     tests=$(cd tests/pg_regress/sql && ls *.sql | sed 's/\.sql$//' | sort | tr '\n' ' ')
-    pg_virtualenv -v 15 sh -c "cd '$REPO/tests/pg_regress' && /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress --inputdir=. --outputdir='$out' --dbname=vcf_regress $tests"
+    pg_virtualenv -v 15 -o ssl=on -o ssl_cert_file=/tmp/vcf_pg_loader_regress/tls/server.crt \
+        -o ssl_key_file=/tmp/vcf_pg_loader_regress/tls/server.key sh -c "cd '$REPO/tests/pg_regress' && /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress --inputdir=. --outputdir='$out' --dbname=vcf_regress $tests"
 }
 run regress regress
 if [ ! -f "$WORK/logs/regress.log" ]; then
@@ -99,6 +107,21 @@ else
         PASSED=$((PASSED + nt - nf)); FAILED=$((FAILED + nf))
         [ -f "$WORK/regress/regression.diffs" ] && head -200 "$WORK/regress/regression.diffs"
     fi
+fi
+
+# --- upgrade from the first release and pg_dump/pg_restore, in a throw-away cluster (needs the
+# build the regress step installed; `scripts/test.sh regress ecosystem` runs both)
+ecosystem() {
+    local out="$WORK/ecosystem"
+    mkdir -p "$out"; chmod 777 "$out"
+    # Install scripts of earlier releases (cargo pgrx install copies only update scripts).
+    as_root cp "$REPO"/sql/released/vcf_pg_loader--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+    pg_virtualenv -v 15 bash "$REPO/tests/ecosystem/run.sh" "$out"
+}
+run ecosystem ecosystem
+if [ -f "$WORK/logs/ecosystem.log" ]; then
+    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/ecosystem.log")))
+    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/ecosystem.log")))
 fi
 
 say "summary"

@@ -1,5 +1,8 @@
 -- require_ssl: functions that reveal identifiers refuse TCP connections without TLS.
--- pg_regress connects over TCP to a cluster with ssl = on (Debian's self-signed certificate).
+-- pg_regress connects over TCP to a cluster with ssl = on and the self-signed certificate that
+-- scripts/test.sh made for localhost; first check that a client can verify it (verify-full).
+\connect "sslmode=verify-full sslrootcert=/tmp/vcf_pg_loader_regress/tls/server.crt host=localhost dbname=vcf_regress"
+SELECT ssl, version LIKE 'TLSv1.%' AS tls_version FROM pg_stat_ssl WHERE pid = pg_backend_pid();
 SET vcf_pg_loader.phi_key_file = '/tmp/vcf_pg_loader_regress/keys/b.keys';
 SET vcf_pg_loader.require_ssl = on;
 SELECT inet_client_addr() IS NOT NULL AS tcp, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls;
