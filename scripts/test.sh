@@ -2,7 +2,7 @@
 # Command 2: every test — formatting, clippy, Rust unit tests of the pure cores, #[pg_test]s
 # in a throw-away server (run as the unprivileged user postgres), and the SQL regression
 # tests (tests/pg_regress) against a throw-away cluster, and upgrade + dump/restore checks
-# (tests/ecosystem). Ends with one summary line and a
+# (tests/ecosystem), faults/concurrency/leaks (tests/hardening). Ends with one summary line and a
 # non-zero exit if anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing
@@ -66,6 +66,8 @@ fixtures() {
     as_root sh -c "{ sed -n '/^##/p' '$REPO/tests/data/small_cohort.vcf'; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n';
         awk 'BEGIN { for (i = 1; i <= 200000; i++) printf \"chr1\t%d\t.\tA\tC,G\t50\tPASS\tDP=30;AF=0.1,0.2\tGT:AD:DP\t0/1:10,5,0:15\n\", i }'; } > $fx/local/big_generated.vcf"
     as_root chmod -R a+rX "$fx/data" "$fx/local"
+    # The malformed corpus (one file per defect; unreadable.vcf stays mode 000).
+    as_root bash "$REPO/tests/malformed/make.sh" "$fx/malformed"
     # A self-signed server certificate for localhost, configured into the regress cluster, so
     # clients can use sslmode=verify-full against it (docs/security/tls-setup.md).
     as_root install -d -o postgres -g postgres -m 0755 "$fx/tls"
@@ -122,6 +124,21 @@ run ecosystem ecosystem
 if [ -f "$WORK/logs/ecosystem.log" ]; then
     PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/ecosystem.log")))
     FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/ecosystem.log")))
+fi
+
+# --- faults (kill -9), concurrency and leak search, in a throw-away cluster that logs every
+# statement and collects pg_stat_statements
+hardening() {
+    local out="$WORK/hardening"
+    mkdir -p "$out"; chmod 777 "$out"
+    pg_virtualenv -v 15 -o shared_preload_libraries=pg_stat_statements -o log_statement=all \
+        -o log_min_duration_statement=0 \
+        bash "$REPO/tests/hardening/run.sh" "$out" /var/log/postgresql/postgresql-15-regress.log
+}
+run hardening hardening
+if [ -f "$WORK/logs/hardening.log" ]; then
+    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/hardening.log")))
+    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/hardening.log")))
 fi
 
 say "summary"
