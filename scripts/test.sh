@@ -122,8 +122,8 @@ ecosystem() {
 }
 run ecosystem ecosystem
 if [ -f "$WORK/logs/ecosystem.log" ]; then
-    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/ecosystem.log")))
-    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/ecosystem.log")))
+    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/ecosystem.log" || true)))
+    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/ecosystem.log" || true)))
 fi
 
 # --- faults (kill -9), concurrency and leak search, in a throw-away cluster that logs every
@@ -137,8 +137,8 @@ hardening() {
 }
 run hardening hardening
 if [ -f "$WORK/logs/hardening.log" ]; then
-    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/hardening.log")))
-    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/hardening.log")))
+    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/hardening.log" || true)))
+    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/hardening.log" || true)))
 fi
 
 say "summary"

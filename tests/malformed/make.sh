@@ -55,6 +55,11 @@ vcf alt_with_space.vcf "$(rec 5 'C G')"
 vcf qual_not_numeric.vcf "$(rec 6 'high')"
 vcf chrom_empty.vcf "$(rec 1 '')"
 vcf info_end_not_integer.vcf "$(rec 8 'DP=3;END=abc')"
+# 2,000 ALT alleles on a 600 kB record: each ALT row would slice the whole record (~1.2 GB of
+# work and output) — refused before any work
+awk 'BEGIN { printf "1\t400\t.\tA\t"; for (i = 1; i <= 2000; i++) { printf "%sA", (i > 1 ? "," : ""); for (j = 0; j < i % 11; j++) printf "C" }
+             printf "\t.\t.\tDP=1\tGT:DP\t0/1:"; for (i = 0; i < 600000; i++) printf "1"; printf "\t0/1:1\n" }' > too_many_alts.body
+vcf too_many_alts_for_its_size.vcf "$(cat too_many_alts.body)"; rm too_many_alts.body
 # --- genotypes
 vcf gt_0_x.vcf "$(rec 10 '0/x:5')"
 vcf gt_allele_out_of_range.vcf $'1\t300\t.\tA\tC,G\t50\tPASS\tDP=3\tGT:DP\t5/5:3\t0/1:4'

@@ -38,6 +38,12 @@ pub struct LoadOptions {
 /// Positions must fit what htslib and our indexes expect.
 pub const MAX_POS: i64 = i32::MAX as i64;
 
+/// Bytes of record text a record may make us read and write across its ALT rows (each row
+/// slices INFO, and FORMAT per sample, from the whole record). Real data stays far below: a
+/// 1,000-sample record with 50 ALTs and PL is ~0.2 GiB; a crafted 18 MB line with 3,000 ALTs
+/// would be ~50 GiB of work and output.
+pub const MAX_RECORD_WORK: u64 = 1 << 30;
+
 pub struct Decomposer<'h> {
     header: &'h Header,
     opts: LoadOptions,
@@ -272,6 +278,25 @@ impl<'h> Decomposer<'h> {
                 ln,
                 "ALT",
                 "empty allele or a space in an allele",
+            ));
+        }
+        let per_row = if self.opts.genotypes == GenotypeMode::None {
+            cols[7].len()
+        } else {
+            line.len()
+        };
+        let work = alts.len().max(1) as u64 * per_row as u64;
+        if work > MAX_RECORD_WORK {
+            return Err(VcfError::format(
+                ln,
+                "ALT",
+                format!(
+                    "{} ALT alleles on a {}-byte record: decomposing it would process {} MiB, over the limit of {} MiB per record",
+                    alts.len(),
+                    per_row,
+                    work >> 20,
+                    MAX_RECORD_WORK >> 20
+                ),
             ));
         }
         let qual = if qual_s == "." {
@@ -760,6 +785,20 @@ mod tests {
             },
         );
         assert_eq!((b.variants.len(), b.genotypes.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_record_too_large_to_decompose_is_refused_quickly() {
+        // 2,000 ALTs on a ~1 MB line: ~2 GB of slicing, refused before any work.
+        let alts = (0..2000)
+            .map(|i| format!("A{}", "C".repeat(i % 50 + 1)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let pad = "0,".repeat(250_000);
+        let rec = format!("1\t100\t.\tA\t{alts}\t.\t.\tDP=1\tGT:AD\t0/1:{pad}0\t0/1:0\n");
+        let e = err(&rec);
+        assert_eq!((e.field, e.line), ("ALT", 18));
+        assert!(e.what.contains("over the limit"), "{}", e.what);
     }
 
     #[test]

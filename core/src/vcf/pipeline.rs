@@ -13,7 +13,9 @@ use super::decompose::{Decomposer, LoadOptions};
 use super::error::{VcfError, VcfErrorKind, Warnings};
 use super::reader::VcfReader;
 use super::rows::RowBatch;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -77,6 +79,8 @@ pub enum Message {
 }
 
 pub struct Pipeline {
+    /// Set when the backend gives up (error, cancel): the worker stops at its next line.
+    stop: Arc<AtomicBool>,
     batches: Option<Receiver<Message>>,
     blocks: Option<SyncSender<i64>>,
     blocks_sent: u64,
@@ -100,13 +104,15 @@ impl Pipeline {
         for b in first_blocks {
             btx.send(b).expect("the receiver is alive");
         }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_w = stop.clone();
         let worker = crate::threads::with_signals_blocked(|| {
             std::thread::Builder::new()
                 .name("vcf_pg_loader parser".into())
                 .spawn(move || {
                     let failed = tx.clone();
                     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        work(reader, opts, &pseudonyms, &sink, limits, &tx, &brx)
+                        work(reader, opts, &pseudonyms, &sink, limits, &tx, &brx, &stop_w)
                     }));
                     if run.is_err() {
                         let _ = failed.send(Message::Failed(VcfError {
@@ -119,6 +125,7 @@ impl Pipeline {
                 })
         });
         Pipeline {
+            stop,
             batches: Some(rx),
             blocks: Some(btx),
             blocks_sent: AHEAD,
@@ -156,12 +163,17 @@ impl Pipeline {
 }
 
 impl Drop for Pipeline {
-    /// Closing both channels stops the worker at its next send or block request.
+    /// The stop flag and the closed channels end the worker at its next line, send or block
+    /// request. A worker still inside one huge line is not waited for: a cancel must return
+    /// now, and the thread, which never touches PostgreSQL, ends on its own.
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
         self.batches.take();
         self.blocks.take();
         if let Some(w) = self.worker.take() {
-            let _ = w.join();
+            if w.is_finished() {
+                let _ = w.join();
+            }
         }
     }
 }
@@ -196,6 +208,7 @@ impl Ids<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn work(
     mut reader: VcfReader,
     opts: LoadOptions,
@@ -204,6 +217,7 @@ fn work(
     limits: Limits,
     tx: &SyncSender<Message>,
     blocks: &Receiver<i64>,
+    stop: &AtomicBool,
 ) {
     let header = reader.header().clone();
     let mut dec = Decomposer::new(&header, opts, pseudonyms);
@@ -215,6 +229,9 @@ fn work(
     };
     let mut rows = RowBatch::default();
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let done = match reader.next_line() {
             Err(e) => {
                 let _ = tx.send(Message::Failed(e));
