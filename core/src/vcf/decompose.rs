@@ -701,11 +701,16 @@ mod tests {
     }
 
     fn err(records: &str) -> VcfError {
+        err_with(records, ALL)
+    }
+
+    /// The error of the first record under `opts`.
+    fn err_with(records: &str, opts: LoadOptions) -> VcfError {
         let text = format!("{HEAD}{records}");
         let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
         let header = r.header().clone();
         let ps = vec!["P-1".to_string(), "P-2".to_string()];
-        let mut d = Decomposer::new(&header, ALL, &ps);
+        let mut d = Decomposer::new(&header, opts, &ps);
         let mut b = RowBatch::default();
         let (ln, line) = r.next_line().unwrap().unwrap();
         let line = line.to_vec();
@@ -812,19 +817,8 @@ mod tests {
         let (b, _) = run(rec, none);
         assert_eq!((b.variants.len(), b.genotypes.len()), (1, 0));
         // The column count is still checked on every line.
-        let text = format!("{HEAD}1\t100\t.\tA\tC\t.\t.\t.\tGT\t0/1\n");
-        let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
-        let header = r.header().clone();
-        let ps = vec!["P-1".to_string(), "P-2".to_string()];
-        let mut d = Decomposer::new(&header, none, &ps);
-        let (ln, line) = r.next_line().unwrap().unwrap();
-        let line = line.to_vec();
-        assert_eq!(
-            d.decompose(ln, &line, &mut RowBatch::default())
-                .unwrap_err()
-                .field,
-            "line"
-        );
+        let short = "1\t100\t.\tA\tC\t.\t.\t.\tGT\t0/1\n";
+        assert_eq!(err_with(short, none).field, "line");
     }
 
     #[test]
