@@ -85,11 +85,20 @@ pub fn copy_into(
     stream: Vec<u8>,
     began: impl FnOnce(),
 ) -> u64 {
+    /// Empties the source on every exit, an ERROR included, so a failed load does not keep
+    /// a batch of rows in an idle backend.
+    struct Source;
+    impl Drop for Source {
+        fn drop(&mut self) {
+            SOURCE.with(|s| *s.borrow_mut() = (Vec::new(), 0));
+        }
+    }
     SOURCE.with(|s| *s.borrow_mut() = (stream, 0));
+    let _source = Source;
     let mut cxt = PgMemoryContexts::new("vcf_pg_loader COPY");
     // SAFETY: the same calls DoCopy makes, with the relation in the parse state's range table
     // as CopyFrom expects; everything palloc'd lives in `cxt`, freed on drop.
-    let n = unsafe {
+    unsafe {
         cxt.switch_to(|_| {
             let lock = pg_sys::RowExclusiveLock as i32;
             let rel = pg_sys::table_open(relid, lock);
@@ -133,7 +142,5 @@ pub fn copy_into(
             pg_sys::table_close(rel, pg_sys::NoLock as i32);
             n
         })
-    };
-    SOURCE.with(|s| *s.borrow_mut() = (Vec::new(), 0));
-    n
+    }
 }

@@ -76,18 +76,11 @@ struct Progress {
 impl Progress {
     fn start(relid: pg_sys::Oid, total: u64) -> Self {
         let p = Progress { relid, total };
-        // SAFETY: progress reporting for this backend; ended on drop or by transaction abort.
-        unsafe {
-            pg_sys::pgstat_progress_start_command(
-                pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY,
-                relid,
-            )
-        };
         p.report(0, 0);
         p
     }
     fn report(&self, bytes: u64, tuples: i64) {
-        // SAFETY: as in `start`.
+        // SAFETY: progress reporting for this backend; ended on drop or by transaction abort.
         unsafe {
             pg_sys::pgstat_progress_start_command(
                 pg_sys::ProgressCommandType::PROGRESS_COMMAND_COPY,
@@ -290,13 +283,13 @@ fn vcf_load(
                     variants,
                     genotypes,
                 } => {
-                    let (done_v, done_g) = (nv + ng, batch.bytes_read);
+                    let (tuples, bytes) = (nv + ng, batch.bytes_read);
                     let v = copy::copy_into(rels[0], &VARIANT_COLUMNS, variants, || {
-                        progress.report(done_g, done_v)
+                        progress.report(bytes, tuples)
                     });
                     let g = if batch.genotypes > 0 {
                         copy::copy_into(rels[1], &GENOTYPE_COLUMNS, genotypes, || {
-                            progress.report(done_g, done_v)
+                            progress.report(bytes, tuples)
                         })
                     } else {
                         0
