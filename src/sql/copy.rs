@@ -4,10 +4,10 @@
 //! index maintenance and triggers exactly as `COPY … FROM` does.
 //!
 //! `CopyFrom` does not check privileges or row-level security (DoCopy does that before it),
-//! so [`available`] checks INSERT privilege and RLS for the current user first; where RLS
+//! so [`unavailable`] checks INSERT privilege and RLS for the current user first; where RLS
 //! applies the loader takes the INSERT path, whose statements RLS does see. The range-table
-//! layout `CopyFrom` expects is that of PostgreSQL 15 (checked here); other versions use
-//! the INSERT path.
+//! layout `CopyFrom` expects is PostgreSQL 15's (the `pg15` feature gates this path); other
+//! major versions use the INSERT path until tested.
 
 use super::errors::raise;
 use pgrx::prelude::*;
@@ -28,9 +28,10 @@ pub fn unavailable(relids: &[pg_sys::Oid]) -> Option<String> {
             return Some("the database or client encoding is not UTF8".into());
         }
         for &relid in relids {
-            let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid))
-                .to_string_lossy()
-                .into_owned();
+            let name = match pg_sys::get_rel_name(relid) {
+                p if p.is_null() => format!("relation {}", relid.to_u32()),
+                p => std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned(),
+            };
             if pg_sys::pg_class_aclcheck(
                 relid,
                 pg_sys::GetUserId(),
