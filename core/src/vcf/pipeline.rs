@@ -337,6 +337,28 @@ mod tests {
         }
     }
 
+    /// A rows-sink pipeline over `bytes` with two samples and the given batch limits.
+    fn rows_pipeline(
+        bytes: Vec<u8>,
+        variants: usize,
+        genotypes: usize,
+        blocks: [i64; 2],
+    ) -> Pipeline {
+        let r = VcfReader::from_bytes(bytes).unwrap();
+        let lim = Limits {
+            variants,
+            genotypes,
+        };
+        Pipeline::spawn(
+            r,
+            opts(),
+            vec!["a".into(), "b".into()],
+            Sink::Rows,
+            lim,
+            blocks,
+        )
+    }
+
     /// Drive a pipeline the way the backend does, supplying blocks 10, 11, ….
     fn drain(p: &mut Pipeline) -> (Vec<Batch>, Result<Warnings, VcfError>) {
         let mut next_block = 12;
@@ -358,19 +380,7 @@ mod tests {
 
     #[test]
     fn rows_are_numbered_from_the_blocks_and_batched_by_limit() {
-        let r = VcfReader::from_bytes(vcf(1000)).unwrap();
-        let lim = Limits {
-            variants: 300,
-            genotypes: 1_000_000,
-        };
-        let mut p = Pipeline::spawn(
-            r,
-            opts(),
-            vec!["a".into(), "b".into()],
-            Sink::Rows,
-            lim,
-            [10, 11],
-        );
+        let mut p = rows_pipeline(vcf(1000), 300, 1_000_000, [10, 11]);
         let (batches, done) = drain(&mut p);
         assert!(done.unwrap().is_empty());
         let ids: Vec<i64> = batches
@@ -419,19 +429,7 @@ mod tests {
     fn a_bad_line_fails_with_its_line_number() {
         let mut v = vcf(10);
         v.extend_from_slice(b"1\tnotanumber\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/0\n");
-        let r = VcfReader::from_bytes(v).unwrap();
-        let lim = Limits {
-            variants: 5,
-            genotypes: 100,
-        };
-        let mut p = Pipeline::spawn(
-            r,
-            opts(),
-            vec!["a".into(), "b".into()],
-            Sink::Rows,
-            lim,
-            [1, 2],
-        );
+        let mut p = rows_pipeline(v, 5, 100, [1, 2]);
         let (_, done) = drain(&mut p);
         let e = done.unwrap_err();
         assert_eq!(e.kind, VcfErrorKind::Format);
@@ -440,19 +438,7 @@ mod tests {
 
     #[test]
     fn dropping_the_pipeline_stops_the_worker() {
-        let r = VcfReader::from_bytes(vcf(100_000)).unwrap();
-        let lim = Limits {
-            variants: 10,
-            genotypes: 100,
-        };
-        let mut p = Pipeline::spawn(
-            r,
-            opts(),
-            vec!["a".into(), "b".into()],
-            Sink::Rows,
-            lim,
-            [1, 2],
-        );
+        let mut p = rows_pipeline(vcf(100_000), 10, 100, [1, 2]);
         assert!(matches!(p.next(|| {}), Message::Batch(_)));
         drop(p); // joins: returns only if the worker noticed
     }
