@@ -40,7 +40,12 @@ count_cargo() { # sums "test result: ... N passed; M failed" lines of a log
 
 # --- static checks
 run fmt cargo fmt --all -- --check
-run clippy cargo clippy --workspace --features "pg15 pg_test" --no-deps -- -D warnings
+clippy() {
+    cargo clippy --workspace --features "pg15 pg_test" --no-deps -- -D warnings &&
+        # the pure core's tests and examples too
+        cargo clippy -p vcf_pg_loader_core --all-targets --no-deps -- -D warnings
+}
+run clippy clippy
 
 # --- pure cores, no PostgreSQL
 run unit cargo test -p vcf_pg_loader_core
