@@ -102,33 +102,10 @@ impl CopyBuffer {
             None => self.null(),
         }
     }
-    fn i64(&mut self, v: Option<i64>) {
+    /// A fixed-width value in network byte order (int8/4/2, float4 bits, bool), or NULL.
+    fn fixed<const N: usize>(&mut self, v: Option<[u8; N]>) {
         match v {
-            Some(v) => self.bytes(&v.to_be_bytes()),
-            None => self.null(),
-        }
-    }
-    fn i32(&mut self, v: Option<i32>) {
-        match v {
-            Some(v) => self.bytes(&v.to_be_bytes()),
-            None => self.null(),
-        }
-    }
-    fn i16(&mut self, v: Option<i16>) {
-        match v {
-            Some(v) => self.bytes(&v.to_be_bytes()),
-            None => self.null(),
-        }
-    }
-    fn f32(&mut self, v: Option<f32>) {
-        match v {
-            Some(v) => self.bytes(&v.to_bits().to_be_bytes()),
-            None => self.null(),
-        }
-    }
-    fn bool(&mut self, v: Option<bool>) {
-        match v {
-            Some(v) => self.bytes(&[v as u8]),
+            Some(b) => self.bytes(&b),
             None => self.null(),
         }
     }
@@ -163,16 +140,16 @@ impl CopyBuffer {
     /// One `vcf.variants` tuple, columns as [`VARIANT_COLUMNS`].
     pub fn variant(&mut self, variant_id: i64, load_batch_id: &[u8; 16], r: &VariantRow) {
         self.fields(VARIANT_COLUMNS.len() as i16);
-        self.i64(Some(variant_id));
+        self.fixed(Some(variant_id.to_be_bytes()));
         self.bytes(load_batch_id);
         self.text(Some(&r.chrom));
-        self.i64(Some(r.pos));
-        self.i64(Some(r.end_pos));
+        self.fixed(Some(r.pos.to_be_bytes()));
+        self.fixed(Some(r.end_pos.to_be_bytes()));
         self.text(Some(&r.ref_allele));
         self.text(r.alt.as_deref());
-        self.i16(r.alt_index);
+        self.fixed(r.alt_index.map(i16::to_be_bytes));
         self.text(r.id.as_deref());
-        self.f32(r.qual);
+        self.fixed(r.qual.map(|q| q.to_bits().to_be_bytes()));
         match &r.filter {
             Some(items) => self.array(TEXTOID, items, false, |b, s| b.bytes(s.as_bytes())),
             None => self.null(),
@@ -181,24 +158,26 @@ impl CopyBuffer {
         self.text(r.gene.as_deref());
         self.text(r.consequence.as_deref());
         self.text(r.impact.as_deref());
-        self.f32(r.af);
-        self.i64(Some(r.line as i64));
+        self.fixed(r.af.map(|a| a.to_bits().to_be_bytes()));
+        self.fixed(Some((r.line as i64).to_be_bytes()));
     }
 
     /// One `vcf.genotypes` tuple, columns as [`GENOTYPE_COLUMNS`].
     pub fn genotype(&mut self, variant_id: i64, anonymous_id: &[u8; 16], r: &GenotypeRow) {
         self.fields(GENOTYPE_COLUMNS.len() as i16);
-        self.i64(Some(variant_id));
+        self.fixed(Some(variant_id.to_be_bytes()));
         self.bytes(anonymous_id);
         self.text(r.gt.as_deref());
-        self.i16(r.alt_dosage);
-        self.bool(r.phased);
-        self.i32(r.dp);
-        self.i32(r.gq);
+        self.fixed(r.alt_dosage.map(i16::to_be_bytes));
+        self.fixed(r.phased.map(|p| [p as u8]));
+        self.fixed(r.dp.map(i32::to_be_bytes));
+        self.fixed(r.gq.map(i32::to_be_bytes));
         match &r.ad {
             Some(items) => {
                 let has_null = items.iter().any(Option::is_none);
-                self.array(INT4OID, items, has_null, |b, v| b.i32(*v))
+                self.array(INT4OID, items, has_null, |b, v| {
+                    b.fixed(v.map(i32::to_be_bytes))
+                })
             }
             None => self.null(),
         }
