@@ -30,6 +30,16 @@ pub struct VcfError {
 }
 
 impl VcfError {
+    /// A defect of ours (the parser thread), not of the file.
+    pub fn internal(what: impl Into<String>) -> Self {
+        VcfError {
+            kind: VcfErrorKind::Internal,
+            line: 0,
+            field: "parser",
+            what: what.into(),
+        }
+    }
+
     pub fn format(line: u64, field: &'static str, what: impl Into<String>) -> Self {
         VcfError {
             kind: VcfErrorKind::Format,

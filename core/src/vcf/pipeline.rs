@@ -10,7 +10,7 @@
 
 use super::copy_binary::CopyBuffer;
 use super::decompose::{Decomposer, LoadOptions};
-use super::error::{VcfError, VcfErrorKind, Warnings};
+use super::error::{VcfError, Warnings};
 use super::reader::VcfReader;
 use super::rows::RowBatch;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,12 +115,9 @@ impl Pipeline {
                         work(reader, opts, &pseudonyms, &sink, limits, &tx, &brx, &stop_w)
                     }));
                     if run.is_err() {
-                        let _ = failed.send(Message::Failed(VcfError {
-                            kind: VcfErrorKind::Internal,
-                            line: 0,
-                            field: "parser",
-                            what: "the parser thread failed unexpectedly".into(),
-                        }));
+                        let _ = failed.send(Message::Failed(VcfError::internal(
+                            "the parser thread failed unexpectedly",
+                        )));
                     }
                 })
         });
@@ -179,12 +176,9 @@ impl Drop for Pipeline {
 }
 
 fn ended() -> Message {
-    Message::Failed(VcfError {
-        kind: VcfErrorKind::Internal,
-        line: 0,
-        field: "parser",
-        what: "the parser thread could not be started or ended without a result".into(),
-    })
+    Message::Failed(VcfError::internal(
+        "the parser thread could not be started or ended without a result",
+    ))
 }
 
 struct Ids<'a> {
@@ -316,6 +310,7 @@ fn close(rows: &mut RowBatch, sink: &Sink, ids: &mut Ids, bytes_read: u64) -> Op
 mod tests {
     use super::*;
     use crate::vcf::decompose::GenotypeMode;
+    use crate::vcf::error::VcfErrorKind;
 
     fn vcf(records: usize) -> Vec<u8> {
         let mut s = String::from(
