@@ -38,6 +38,11 @@ count_cargo() { # sums "test result: ... N passed; M failed" lines of a log
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
 }
 
+count_checks() { # sums the "ok …" / "FAIL …" lines of a shell suite's log (tests/checks.sh)
+    PASSED=$((PASSED + $(grep -c '^ok ' "$1" || true)))
+    FAILED=$((FAILED + $(grep -c '^FAIL ' "$1" || true)))
+}
+
 # --- static checks
 run fmt cargo fmt --all -- --check
 clippy() {
@@ -126,10 +131,7 @@ ecosystem() {
     pg_virtualenv -v 15 bash "$REPO/tests/ecosystem/run.sh" "$out"
 }
 run ecosystem ecosystem
-if [ -f "$WORK/logs/ecosystem.log" ]; then
-    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/ecosystem.log" || true)))
-    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/ecosystem.log" || true)))
-fi
+[ -f "$WORK/logs/ecosystem.log" ] && count_checks "$WORK/logs/ecosystem.log"
 
 # --- faults (kill -9), concurrency and leak search, in a throw-away cluster that logs every
 # statement and collects pg_stat_statements
@@ -141,10 +143,7 @@ hardening() {
         bash "$REPO/tests/hardening/run.sh" "$out" /var/log/postgresql/postgresql-15-regress.log
 }
 run hardening hardening
-if [ -f "$WORK/logs/hardening.log" ]; then
-    PASSED=$((PASSED + $(grep -c '^ok ' "$WORK/logs/hardening.log" || true)))
-    FAILED=$((FAILED + $(grep -c '^FAIL ' "$WORK/logs/hardening.log" || true)))
-fi
+[ -f "$WORK/logs/hardening.log" ] && count_checks "$WORK/logs/hardening.log"
 
 say "summary"
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done

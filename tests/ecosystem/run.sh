@@ -12,10 +12,7 @@ OUT=${1:-/tmp/vcf_pg_loader_test/ecosystem}
 mkdir -p "$OUT"
 export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-PASS=0 FAIL=0
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then echo "ok   $1"; PASS=$((PASS + 1)); else echo "FAIL $1: expected '$2', got '$3'"; FAIL=$((FAIL + 1)); fi
-}
+source "$(dirname "$0")/../checks.sh"
 # Everything that makes up the installed extension: members, their comments and definitions.
 CATALOG="SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
   SELECT pg_describe_object(classid, objid, objsubid) || ' ' ||
@@ -62,5 +59,4 @@ keyhex=$(base64 -d "$FX/keys/a.keys" | xxd -p | tr -d '\n')
 check "no key (base64 or hex) in the dump" "0" "$(grep -c -e "$key" -e "$keyhex" "$OUT/eco.sql")"
 check "no sample name in the dump" "0" "$(grep -c -e 'HCC1395_HCC1395N' -e 'HCC1395_HCC1395T' "$OUT/eco.sql")"
 
-echo "ecosystem: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary ecosystem

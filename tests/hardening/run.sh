@@ -16,10 +16,7 @@ LOG_START=$(stat -c %s "$LOG" 2>/dev/null || echo 0)  # the log file may hold ea
 DB=hardening
 export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-PASS=0 FAIL=0
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then echo "ok   $1"; PASS=$((PASS + 1)); else echo "FAIL $1: expected '$2', got '$3'"; FAIL=$((FAIL + 1)); fi
-}
+source "$(dirname "$0")/../checks.sh"
 wait_for_server() { for _ in $(seq 1 300); do psql -X -q -At -d "$DB" -c 'SELECT 1' >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 # backend_of PATTERN: pid of the backend whose query matches, waiting for it to show progress
 backend_of() {
@@ -168,5 +165,4 @@ done < "$OUT/leaks.txt"
 # The canary was really loaded (else the search proves nothing): its pseudonyms exist.
 check "canary file loaded (2 pseudonyms)" "2" "$(q -c "SELECT samples FROM vcf.load_batches WHERE source_file LIKE '%canary.vcf'")"
 
-echo "hardening: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary hardening
