@@ -12,7 +12,7 @@ N=${1:-1000000}
 R=${2:-100000}
 DB=vcf_bench
 KEYS=/tmp/vcf_pg_loader_bench_keys
-as_pg() { su postgres -c "$*"; }
+source "$(dirname "$0")/../scripts/common.sh"
 
 as_pg "psql -X -q -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS $DB' -c 'CREATE DATABASE $DB'" >/dev/null
 as_pg "psql -X -q -v ON_ERROR_STOP=1 -d $DB -c 'CREATE EXTENSION vcf_pg_loader' -c 'CREATE EXTENSION pgcrypto'" >/dev/null

@@ -51,7 +51,6 @@ gen "$F_PY" cohort "$PY" 100
 ls -la "$F_CLIN" "$F_COH" "$F_PY" | awk '{print "  " $5 " bytes  " $9}'
 
 # ---- database -------------------------------------------------------------------------
-as_pg() { su postgres -c "$*"; }
 as_pg "psql -X -q -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS $DB' -c 'CREATE DATABASE $DB'" >/dev/null
 as_pg "umask 077; head -c 32 /dev/urandom | base64 > $KEYS/bench.keys"
 q() { # q SQL...: run in $DB as postgres with the bench key; prints psql's unaligned output

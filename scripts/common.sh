@@ -48,4 +48,6 @@ start_cluster() {
     fi
 }
 
-psql_pg() { as_root su postgres -c "psql -X -v ON_ERROR_STOP=1 $*"; }
+# as_pg CMD: a shell command as the server user (the cluster's owner).
+as_pg() { as_root su postgres -c "$*"; }
+psql_pg() { as_pg "psql -X -v ON_ERROR_STOP=1 $*"; }
