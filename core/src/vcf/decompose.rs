@@ -109,82 +109,135 @@ pub fn trim_alleles<'a>(pos: i64, r: &'a str, a: &'a str) -> (i64, &'a str, &'a 
     )
 }
 
-/// How a list of values relates to the alleles of one row.
-enum Sliced<'a> {
-    One(&'a str),
-    Many(Vec<&'a str>),
+/// One INFO or FORMAT value: scrubbed (String types) and split at commas when its Number
+/// needs slicing. Items are ranges into `raw`, so each ALT row picks its values without
+/// scanning the text again; INFO values are prepared once per record.
+struct Value<'a> {
+    raw: Cow<'a, str>,
+    items: Vec<std::ops::Range<usize>>,
 }
 
-/// Slice `items` per `number` for ALT `k` (1-based; None for a no-ALT row).
+impl<'a> Value<'a> {
+    /// `def` None = undeclared (one String, kept whole).
+    fn new(def: Option<&FieldDef>, raw: &'a str, scrubber: &Scrubber) -> Self {
+        let (def, declared) = match def {
+            Some(d) => (d, true),
+            None => (&FieldDef::UNDECLARED, false),
+        };
+        let raw = if def.ty == ValueType::String {
+            scrubber.scrub(raw)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let sliced = declared && raw != "." && !matches!(def.number, Number::Count(1));
+        let items = if sliced {
+            split_ranges(&raw)
+        } else {
+            Vec::new()
+        };
+        Value { raw, items }
+    }
+
+    /// A list read as is, not scrubbed (AD: numbers only).
+    fn split(raw: &'a str) -> Self {
+        Value {
+            raw: Cow::Borrowed(raw),
+            items: split_ranges(raw),
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &str> {
+        (0..self.items.len()).map(|i| self.item(i))
+    }
+
+    fn item(&self, i: usize) -> &str {
+        &self.raw[self.items[i].clone()]
+    }
+}
+
+/// Byte ranges of the comma-separated items of `raw`.
+fn split_ranges(raw: &str) -> Vec<std::ops::Range<usize>> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    for i in memchr::memchr_iter(b',', raw.as_bytes()) {
+        items.push(start..i);
+        start = i + 1;
+    }
+    items.push(start..raw.len());
+    items
+}
+
+/// Which items of a list belong to one row.
+enum Pick {
+    One(usize),
+    Many(Vec<usize>),
+    All,
+}
+
+/// Pick from `n` items per `number` for ALT `k` (1-based; None for a no-ALT row).
 /// Err(()) = count does not match the record (kept whole, warned by the caller).
-fn slice<'a>(
+fn pick(
     number: Number,
-    items: &[&'a str],
+    n: usize,
     n_alt: usize,
     k: Option<usize>,
     ploidy: usize,
-) -> Result<Sliced<'a>, ()> {
+) -> Result<Pick, ()> {
     match (number, k) {
-        (Number::Count(1), _) | (Number::Count(0), _) => Ok(Sliced::One(items[0])),
+        (Number::Count(1), _) | (Number::Count(0), _) => Ok(Pick::One(0)),
         (Number::A, Some(k)) => {
-            if items.len() == n_alt {
-                Ok(Sliced::One(items[k - 1]))
+            if n == n_alt {
+                Ok(Pick::One(k - 1))
             } else {
                 Err(())
             }
         }
         (Number::R, Some(k)) => {
-            if items.len() == n_alt + 1 {
-                Ok(Sliced::Many(vec![items[0], items[k]]))
+            if n == n_alt + 1 {
+                Ok(Pick::Many(vec![0, k]))
             } else {
                 Err(())
             }
         }
         (Number::G, Some(k)) => {
             for p in [ploidy, 2, 1] {
-                if items.len() == g_count(n_alt + 1, p) {
-                    return Ok(Sliced::Many(
-                        g_indices(k, p).into_iter().map(|i| items[i]).collect(),
-                    ));
+                if n == g_count(n_alt + 1, p) {
+                    return Ok(Pick::Many(g_indices(k, p)));
                 }
             }
             Err(())
         }
-        _ => Ok(Sliced::Many(items.to_vec())),
+        _ => Ok(Pick::All),
     }
 }
 
 /// Write one typed value into `obj`. Returns (type ok, count ok).
-#[allow(clippy::too_many_arguments)]
 fn write_field(
     obj: &mut JsonObject,
     key: &str,
     def: Option<&FieldDef>,
-    raw: &str,
+    v: &Value,
     n_alt: usize,
     k: Option<usize>,
     ploidy: usize,
-    scrubber: &Scrubber,
 ) -> (bool, bool) {
     // Undeclared keys are one String, kept whole (htslib takes them as String).
     let (def, declared) = match def {
         Some(d) => (d, true),
         None => (&FieldDef::UNDECLARED, false),
     };
-    let raw: Cow<str> = if def.ty == ValueType::String {
-        scrubber.scrub(raw)
-    } else {
-        Cow::Borrowed(raw)
-    };
     // A lone "." is the whole value missing, whatever its Number.
-    if !declared || raw == "." || matches!(def.number, Number::Count(1)) {
-        return (obj.scalar(key, def.ty, &raw), true);
+    if !declared || v.raw == "." || matches!(def.number, Number::Count(1)) {
+        return (obj.scalar(key, def.ty, &v.raw), true);
     }
-    let items: Vec<&str> = raw.split(',').collect();
-    match slice(def.number, &items, n_alt, k, ploidy) {
-        Ok(Sliced::One(v)) => (obj.scalar(key, def.ty, v), true),
-        Ok(Sliced::Many(v)) => (obj.array(key, def.ty, v.into_iter()), true),
-        Err(()) => (obj.array(key, def.ty, items.into_iter()), false),
+    match pick(def.number, v.items.len(), n_alt, k, ploidy) {
+        Ok(Pick::One(i)) => (obj.scalar(key, def.ty, v.item(i)), true),
+        Ok(Pick::Many(ix)) => (
+            obj.array(key, def.ty, ix.into_iter().map(|i| v.item(i))),
+            true,
+        ),
+        Ok(Pick::All) => (obj.array(key, def.ty, v.all()), true),
+        Err(()) => (obj.array(key, def.ty, v.all()), false),
     }
 }
 
@@ -408,6 +461,16 @@ impl<'h> Decomposer<'h> {
             sample_fields.push(fields);
         }
 
+        // INFO values scrubbed and split once for all ALT rows of the record.
+        let info_values: Vec<Option<Value>> = info
+            .iter()
+            .map(|e| {
+                let def = self.header.info.get(e.key.as_ref());
+                e.value
+                    .as_deref()
+                    .map(|v| Value::new(def, v, &self.scrubber))
+            })
+            .collect();
         let row_alts: Vec<Option<(usize, &str)>> = if alts.is_empty() {
             vec![None]
         } else {
@@ -431,16 +494,16 @@ impl<'h> Decomposer<'h> {
             let end_pos = end.unwrap_or(pos_out + ref_out.len() as i64 - 1);
 
             let mut obj = JsonObject::new();
-            for e in &info {
+            for (e, v) in info.iter().zip(&info_values) {
                 let def = self.header.info.get(e.key.as_ref());
                 if def.is_none() && first {
                     self.warnings.add("undeclared_info_key");
                 }
-                match &e.value {
+                match v {
                     None => obj.flag(&e.key),
                     Some(v) => {
                         let (type_ok, count_ok) =
-                            write_field(&mut obj, &e.key, def, v, n_alt, k, 2, &self.scrubber);
+                            write_field(&mut obj, &e.key, def, v, n_alt, k, 2);
                         if first && !type_ok {
                             self.warnings.add("info_type_mismatch");
                         }
@@ -615,16 +678,17 @@ impl<'h> Decomposer<'h> {
                 },
                 "AD" if raw == "." => {}
                 "AD" => {
-                    let items: Vec<&str> = raw.split(',').collect();
-                    // AD is Number=R: the same slicing as every other R field.
-                    let chosen: Vec<&str> = match slice(Number::R, &items, n_alt, k, ploidy) {
-                        Ok(Sliced::Many(v)) => v,
-                        Ok(Sliced::One(v)) => vec![v],
+                    let v = Value::split(raw);
+                    // AD is Number=R: the same picking as every other R field.
+                    let chosen: Vec<&str> = match pick(Number::R, v.items.len(), n_alt, k, ploidy) {
+                        Ok(Pick::Many(ix)) => ix.into_iter().map(|i| v.item(i)).collect(),
+                        Ok(Pick::One(i)) => vec![v.item(i)],
+                        Ok(Pick::All) => v.all().collect(),
                         Err(()) => {
                             if first && s == 0 {
                                 self.warnings.add("format_number_mismatch");
                             }
-                            items.clone()
+                            v.all().collect()
                         }
                     };
                     let parsed: Vec<Option<i32>> =
@@ -637,15 +701,22 @@ impl<'h> Decomposer<'h> {
                         if first {
                             self.warnings.add("format_type_mismatch");
                         }
-                        other.array("AD", ValueType::String, items.into_iter());
+                        other.array("AD", ValueType::String, v.all());
                     } else {
                         row.ad = Some(parsed);
                     }
                 }
                 _ => {
                     let def = self.header.format.get(*key);
-                    let (type_ok, count_ok) =
-                        write_field(&mut other, key, def, raw, n_alt, k, ploidy, &self.scrubber);
+                    let (type_ok, count_ok) = write_field(
+                        &mut other,
+                        key,
+                        def,
+                        &Value::new(def, raw, &self.scrubber),
+                        n_alt,
+                        k,
+                        ploidy,
+                    );
                     if first && s == 0 && !count_ok {
                         self.warnings.add("format_number_mismatch");
                     }
