@@ -1,17 +1,29 @@
 -- vcf_pg_loader schema, part 1 (runs before the generated functions).
 -- Roles are cluster-global: created if missing, never dropped by DROP EXTENSION.
+-- vcf_pg_loader_owner owns the vcf and phi_vault tables and does the extension's writes
+-- (CONTRACT §9): it must never log in, be a superuser, or bypass row-level security, so those
+-- attributes are enforced even when the role already exists.
 DO $roles$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'phi_admin') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'phi_admin') THEN
         CREATE ROLE phi_admin NOLOGIN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'phi_viewer') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'phi_viewer') THEN
         CREATE ROLE phi_viewer NOLOGIN;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_loader') THEN
+        CREATE ROLE vcf_loader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner') THEN
+        CREATE ROLE vcf_pg_loader_owner NOLOGIN;
+    END IF;
+    ALTER ROLE vcf_pg_loader_owner NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 END
 $roles$;
 COMMENT ON ROLE phi_admin IS 'vcf_pg_loader: may reveal sample identifiers (every reveal is audited)';
 COMMENT ON ROLE phi_viewer IS 'vcf_pg_loader: may see pseudonyms and counts, never identifiers';
+COMMENT ON ROLE vcf_loader IS 'vcf_pg_loader: may vcf_load files under vcf_pg_loader.load_directories (and unload its own loads)';
+COMMENT ON ROLE vcf_pg_loader_owner IS 'vcf_pg_loader: owns the vcf and phi_vault tables; the extension acts as it (NOLOGIN, never superuser)';
 
 CREATE SCHEMA vcf;
 COMMENT ON SCHEMA vcf IS 'vcf_pg_loader: genomic data; samples appear only as pseudonyms (anonymous_id)';
@@ -45,13 +57,13 @@ COMMENT ON TABLE phi_vault.sample_id_mapping IS
     'One pseudonym (anonymous_id) per sample name and file content. Identifiers are AES-256-GCM envelopes (format v1, context = the pseudonym). Immutable except the crypto columns, which only key rotation changes.';
 COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id IS 'Identifier in clear: NULL unless vcf_pg_loader.phi_store_plaintext was on, or no key was configured with require_encryption off';
 COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id_encrypted IS 'Ciphertext envelope v1 of the identifier, associated data bound to anonymous_id';
-COMMENT ON COLUMN phi_vault.sample_id_mapping.encryption_iv IS 'The 12-byte GCM nonce (also inside the envelope), kept for the seed schema''s queries';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.encryption_iv IS 'The 12-byte GCM nonce (also inside the envelope), kept for the original schema''s queries';
 COMMENT ON COLUMN phi_vault.sample_id_mapping.key_id IS 'Key id (8 hex digits) of the key that encrypted original_id_encrypted';
 COMMENT ON COLUMN phi_vault.sample_id_mapping.original_id_hmac IS 'Blind index: 16-byte HMAC-SHA-256 under a key derived from the active key; phi_lookup() searches it';
 
 -- Mappings are immutable: only rotation (crypto columns) and phi_clear_plaintext (original_id to NULL).
 CREATE FUNCTION phi_vault.sample_id_mapping_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'phi_vault.sample_id_mapping rows are immutable and cannot be deleted'
@@ -85,6 +97,18 @@ ALTER TABLE phi_vault.sample_id_mapping ENABLE ROW LEVEL SECURITY;
 CREATE POLICY phi_admin_reads ON phi_vault.sample_id_mapping FOR SELECT
     USING (pg_has_role(current_user, 'phi_admin', 'MEMBER'));
 
+-- The real path of each load, sealed like an identifier (context 'load_source:<load_batch_id>');
+-- the stored source_file has sample names replaced. vcf_validate reads it to re-check the file.
+CREATE TABLE phi_vault.load_sources (
+    load_batch_id  uuid PRIMARY KEY,
+    path_encrypted bytea,
+    key_id         text,
+    path           text,
+    CONSTRAINT path_is_kept CHECK (path IS NOT NULL OR path_encrypted IS NOT NULL),
+    CONSTRAINT crypto_columns_agree CHECK ((path_encrypted IS NULL) = (key_id IS NULL))
+);
+COMMENT ON TABLE phi_vault.load_sources IS 'Real path of each load, AES-256-GCM sealed (context load_source:<load_batch_id>); in clear only when no key was configured';
+
 -- Pseudonyms without identifiers or ciphertext: what phi_viewer may see.
 CREATE VIEW phi_vault.pseudonyms AS
     SELECT mapping_id, anonymous_id, key_id, source_file, file_sha256, load_batch_id, created_at, created_by
@@ -92,7 +116,7 @@ CREATE VIEW phi_vault.pseudonyms AS
 COMMENT ON VIEW phi_vault.pseudonyms IS 'Pseudonyms and their provenance, without identifiers or ciphertext (phi_viewer)';
 
 CREATE TABLE phi_vault.audit_log (
-    audit_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    audit_id       bigint PRIMARY KEY,
     at             timestamptz NOT NULL DEFAULT clock_timestamp(),
     "session_user" name NOT NULL DEFAULT session_user,
     "current_user" name NOT NULL DEFAULT current_user,
@@ -102,46 +126,71 @@ CREATE TABLE phi_vault.audit_log (
     prev_hash      bytea,
     hash           bytea NOT NULL
 );
+-- Audit ids are taken by the chain trigger while it holds the chain head, so ids follow
+-- the chain order; a rolled-back entry leaves a gap, never a reused id.
+CREATE SEQUENCE phi_vault.audit_log_audit_id_seq OWNED BY phi_vault.audit_log.audit_id;
+
+-- The end of the chain: one row, locked by each writer. No role below the owner holds
+-- UPDATE on it, so none can lock it to block audited work; under REPEATABLE READ or
+-- SERIALIZABLE a concurrent extension of the chain is a serialization error, never a fork.
+-- Derived data (pg_restore rebuilds it as the audit rows are replayed), so never dumped.
+CREATE TABLE phi_vault.audit_chain_head (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_id   bigint NOT NULL DEFAULT 0,
+    last_hash bytea
+);
+INSERT INTO phi_vault.audit_chain_head DEFAULT VALUES;
+COMMENT ON TABLE phi_vault.audit_chain_head IS 'The last audit row (id, hash): the lock that serializes the chain, and a check that the tail was not removed';
+COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Audit ids, taken by the chain trigger in chain order.';
 COMMENT ON TABLE phi_vault.audit_log IS
     'Append-only, hash-chained audit of key operations, rotations, lookups, reveals and loads (HIPAA 164.312(b)). hash = SHA-256(prev_hash || row). Verify with phi_vault.verify_audit_chain().';
 
 -- The hash of one audit row, over a text form independent of DateStyle and TimeZone.
 CREATE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
                                          addr inet, op text, detail jsonb) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT sha256(coalesce(prev, '\x'::bytea) || convert_to(
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT sha256(coalesce(prev, ''::bytea) || convert_to(
         concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
                   coalesce(host(addr), ''), op, detail::text), 'UTF8'))
 $$;
 
 CREATE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    last bytea;
+    head record;
 BEGIN
-    -- One writer at a time extends the chain; held to commit, so entries are written at the
-    -- end of each audited operation to keep the wait short.
-    PERFORM pg_advisory_xact_lock(7366301, 1);
-    SELECT hash INTO last FROM phi_vault.audit_log ORDER BY audit_id DESC LIMIT 1;
+    SELECT last_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
     -- A row that already continues the chain (pg_restore replaying a dump, in order) keeps
-    -- its time and hash, so restored history verifies unchanged. Only the owner inserts here.
-    IF NEW.hash IS NOT NULL AND NEW.prev_hash IS NOT DISTINCT FROM last
+    -- its id, time and hash, so restored history verifies unchanged.
+    IF NEW.hash IS NOT NULL AND NEW.audit_id IS NOT NULL AND NEW.audit_id > head.last_id
+       AND NEW.prev_hash IS NOT DISTINCT FROM head.last_hash
        AND NEW.hash = phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
                                                NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail) THEN
+        UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
         RETURN NEW;
     END IF;
-    NEW.prev_hash := last;
+    NEW.audit_id := nextval('phi_vault.audit_log_audit_id_seq'::regclass);
+    NEW.prev_hash := head.last_hash;
     NEW.at := clock_timestamp();
+    NEW."session_user" := session_user;
+    -- The extension's code (running as the owner) names its caller; anyone else is named here.
+    IF NEW."current_user" IS NULL OR current_user <> 'vcf_pg_loader_owner' THEN
+        NEW."current_user" := current_user;
+    END IF;
+    NEW.client_addr := inet_client_addr();
     NEW.hash := phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
                                          NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail);
-    RAISE LOG 'vcf_pg_loader audit: % %', NEW.operation, NEW.detail::text;
+    UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
+    -- The anchor: a shipped server log proves what the chain held, even if its tail is removed.
+    RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% operation=% detail=%',
+        NEW.audit_id, encode(NEW.hash, 'hex'), pg_current_xact_id(), NEW.operation, NEW.detail::text;
     RETURN NEW;
 END $$;
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON phi_vault.audit_log
     FOR EACH ROW EXECUTE FUNCTION phi_vault.audit_log_chain();
 
 CREATE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'phi_vault.audit_log is append-only (% refused)', TG_OP USING ERRCODE = '42501';
 END $$;
@@ -150,11 +199,15 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON phi_vault.audit_lo
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON phi_vault.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION phi_vault.audit_log_append_only();
 
-CREATE FUNCTION phi_vault.verify_audit_chain(OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+CREATE FUNCTION phi_vault.verify_audit_chain(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+                                             anchor_xid xid8 DEFAULT NULL,
+                                             OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
     prev bytea := NULL;
+    tail_id bigint := 0;
+    head record;
 BEGIN
     ok := true; rows_checked := 0;
     FOR r IN SELECT * FROM phi_vault.audit_log ORDER BY audit_id LOOP
@@ -166,9 +219,31 @@ BEGIN
             RETURN;
         END IF;
         prev := r.hash;
+        tail_id := r.audit_id;
     END LOOP;
+    -- The head names the last row written: rows removed from the tail leave it behind.
+    SELECT h.last_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
+    IF head.last_id IS DISTINCT FROM tail_id OR head.last_hash IS DISTINCT FROM prev THEN
+        ok := false; first_bad_audit_id := head.last_id;
+        RETURN;
+    END IF;
+    IF anchor_id IS NULL THEN
+        RETURN;
+    END IF;
+    -- An anchor (audit_id, hash, xid of a LOG line) from a transaction that did not commit is
+    -- no anchor. Without its xid, an id above the last committed one is taken as such.
+    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
+        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
+        RETURN;
+    END IF;
+    IF anchor_xid IS NULL AND anchor_id > head.last_id THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
+        ok := false; first_bad_audit_id := anchor_id;
+    END IF;
 END $$;
-COMMENT ON FUNCTION phi_vault.verify_audit_chain() IS 'Recomputes the audit hash chain: ok, rows checked, first row that does not verify';
+COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
 
 -- ---------------------------------------------------------------- vcf
 CREATE TABLE vcf.load_batches (

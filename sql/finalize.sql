@@ -1,22 +1,24 @@
 -- vcf_pg_loader schema, part 2 (runs after the generated functions): the online rotation
 -- procedure and who may call what (CONTRACT §4 "Who may call").
 
+-- Procedures that COMMIT cannot carry a SET clause: the body names everything with its
+-- schema (operators included), so a caller's search_path finds nothing of its own.
 CREATE PROCEDURE @extschema@.phi_rotate_key_online(batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql AS $$
 DECLARE
-    n bigint;
-    total bigint := 0;
+    n pg_catalog.int8;
+    total pg_catalog.int8 := 0;
 BEGIN
     LOOP
         n := @extschema@.phi_rotate_key_batch(batch_size);
-        total := total + n;
+        total := total OPERATOR(pg_catalog.+) n;
         COMMIT;
-        EXIT WHEN n < batch_size;
+        EXIT WHEN n OPERATOR(pg_catalog.=) 0;
     END LOOP;
     RAISE NOTICE 'phi_rotate_key_online: % rows re-encrypted under the active key', total;
 END $$;
 COMMENT ON PROCEDURE @extschema@.phi_rotate_key_online(integer) IS
-    'Re-encrypt stale mapping rows under the active key, committing after each batch (short locks, resumable)';
+    'Re-encrypt stale mapping rows under the active key, committing after each batch (short locks, resumable); the last pass waits for concurrent loads and locked rows';
 
 REVOKE ALL ON FUNCTION @extschema@.phi_decrypt(bytea, bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.phi_reverse_lookup(uuid, text) FROM PUBLIC;
@@ -41,21 +43,45 @@ GRANT EXECUTE ON FUNCTION @extschema@.phi_encryption_status() TO phi_admin, phi_
 GRANT EXECUTE ON FUNCTION @extschema@.phi_encrypt(text, bytea) TO phi_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.phi_blind_index(text) TO phi_admin;
 
--- vcf_load reads server files: like COPY FROM a file (checked again inside the function).
+-- vcf_load reads server files: vcf_loader members under vcf_pg_loader.load_directories,
+-- pg_read_server_files members and superusers any (checked again inside, for the caller).
 REVOKE ALL ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) TO vcf_loader, pg_read_server_files;
 REVOKE ALL ON FUNCTION @extschema@.vcf_unload(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO vcf_loader, pg_read_server_files;
 REVOKE ALL ON FUNCTION @extschema@.vcf_validate(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader, pg_read_server_files;
 
 GRANT USAGE ON SCHEMA vcf TO phi_admin, phi_viewer;
 GRANT SELECT ON ALL TABLES IN SCHEMA vcf TO phi_admin, phi_viewer;
 GRANT USAGE ON SCHEMA phi_vault TO phi_admin, phi_viewer;
-GRANT SELECT ON phi_vault.sample_id_mapping, phi_vault.audit_log TO phi_admin;
+GRANT SELECT ON phi_vault.sample_id_mapping, phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
 GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
-GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain() TO phi_admin;
-REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain() FROM PUBLIC;
+REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
+
+-- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
+-- TABLE … OWNER does not recurse to partitions), and may use the schemas (CONTRACT §9).
+GRANT USAGE, CREATE ON SCHEMA vcf, phi_vault TO vcf_pg_loader_owner;
+DO $own$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e'
+               JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'vcf_pg_loader'
+              WHERE c.relkind IN ('r', 'p', 'v', 'S')
+                -- sequences owned by a column (identity, OWNED BY) follow their table
+                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
+                                 WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = c.oid
+                                   AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')))
+              ORDER BY c.oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO vcf_pg_loader_owner',
+            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END $own$;
 
 -- pg_dump skips the rows of an extension's tables unless they are marked: mark every table and
 -- sequence of ours (partitions included), so a dump holds the loads, the vault (ciphertext)
@@ -68,7 +94,7 @@ BEGIN
                FROM pg_class c
                JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
                JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vcf_pg_loader'
-              WHERE c.relkind IN ('r', 'S')
+              WHERE c.relkind IN ('r', 'S') AND c.oid <> 'phi_vault.audit_chain_head'::pg_catalog.regclass
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(r.rel, '');
     END LOOP;
@@ -77,7 +103,7 @@ END $$;
 -- Every object explains itself in \df+ / \dt+ (tests/pg_regress/sql/12_catalog.sql fails when
 -- one does not).
 COMMENT ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) IS
-    'Load a VCF (.vcf/.vcf.gz; plain, gzip or BGZF) from the server file system into vcf.*, sample names replaced by pseudonyms; all or nothing. force replaces an earlier load of the same content; "normalize" trims shared bases; genotypes: all | carriers | none. Needs pg_read_server_files.';
+    'Load a VCF (.vcf/.vcf.gz; plain, gzip or BGZF) from the server file system into vcf.*, sample names replaced by pseudonyms; all or nothing. force replaces an earlier load of the same content; "normalize" trims shared bases; genotypes: all | carriers | none. Needs vcf_loader (files under vcf_pg_loader.load_directories) or pg_read_server_files.';
 COMMENT ON FUNCTION @extschema@.vcf_validate(uuid) IS
     'Check a load: stored counts vs rows present, and (if the file is still there) its SHA-256, records, ALT alleles and genotype rows counted again from the file.';
 COMMENT ON FUNCTION @extschema@.vcf_unload(uuid) IS
@@ -86,7 +112,7 @@ COMMENT ON FUNCTION @extschema@.vcf_pg_loader_version() IS 'Version of the loade
 COMMENT ON FUNCTION @extschema@.phi_encrypt(text, bytea) IS
     'AES-256-GCM envelope (format v1: version, key id, nonce, ciphertext, tag) of a text under the active PHI key; context is bound as associated data. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_decrypt(bytea, bytea) IS
-    'Decrypt a phi_encrypt envelope with the key its key id names; the same context is required. Refused over TCP without TLS when require_ssl is on. phi_admin.';
+    'Decrypt a phi_encrypt envelope with the key its key id names; the same context is required. A reveal: needs vcf_pg_loader.reveal_reason set in the session, audited once per statement; refused over TCP without TLS when require_ssl is on. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_key_id(bytea) IS 'The key id (8 hex digits) an envelope was encrypted under, without decrypting it.';
 COMMENT ON FUNCTION @extschema@.phi_blind_index(text) IS 'HMAC-SHA-256 of an identifier under a key derived from the active PHI key: equality search without decryption. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_generate_key() IS 'A new random 256-bit key, base64, for a key file line. Write it to a file; never paste it into SQL.';
@@ -95,13 +121,12 @@ COMMENT ON FUNCTION @extschema@.phi_lookup(text) IS 'Pseudonyms (anonymous_id) o
 COMMENT ON FUNCTION @extschema@.phi_reverse_lookup(uuid, text) IS 'The sample name behind a pseudonym, for a stated reason; audited (refusals in the server log). phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_clear_plaintext() IS 'Erase original_id plaintext kept by phi_store_plaintext; returns rows cleared. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key(integer, boolean) IS 'Re-encrypt (and re-index) every mapping row not under the active key, batch_size rows at a time, in this transaction; dry_run counts. Resumable. phi_admin.';
-COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One batch of phi_rotate_key (FOR UPDATE SKIP LOCKED), used by phi_rotate_key_online between commits.';
+COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
 COMMENT ON FUNCTION phi_vault.audit_row_hash(bytea, bigint, timestamptz, name, name, inet, text, jsonb) IS 'SHA-256 of one audit row chained to the previous hash; independent of DateStyle and TimeZone.';
 COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: extends the audit hash chain (serialized), stamps the time, writes a LOG line.';
 COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log.';
 COMMENT ON FUNCTION phi_vault.sample_id_mapping_guard() IS 'Trigger: mapping rows are immutable except their crypto columns during key rotation.';
 COMMENT ON SEQUENCE vcf.variant_id_block_seq IS 'Blocks of 2^20 variant ids: variant_id = nextval * 2^20 + i; a load reserves one block per million rows.';
-COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Identity of phi_vault.audit_log.';
 COMMENT ON SEQUENCE phi_vault.sample_id_mapping_mapping_id_seq IS 'Identity of phi_vault.sample_id_mapping.';
 DO $$
 DECLARE

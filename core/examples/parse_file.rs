@@ -24,6 +24,7 @@ fn main() {
     let opts = LoadOptions {
         normalize: true,
         genotypes: mode,
+        keep_header_commands: false,
     };
     let limits = Limits {
         variants: 20_000,

@@ -8,8 +8,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut r) = VcfReader::from_bytes(data.to_vec()) else { return };
     let header = r.header().clone();
     let names: Vec<String> = (0..header.samples.len()).map(|i| format!("P-{i}")).collect();
-    let mut d = Decomposer::new(&header, LoadOptions { normalize: true, genotypes: GenotypeMode::All }, &names);
+    let keep_header_commands = data.len() % 2 == 0;
+    let opts = LoadOptions { normalize: true, genotypes: GenotypeMode::All, keep_header_commands };
+    let mut d = Decomposer::new(&header, opts, &names);
     let _ = d.scrubbed_header();
+    let _ = d.redact_text(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
     let mut batch = RowBatch::default();
     while let Ok(Some((ln, line))) = r.next_line() {
         let line = line.to_vec();

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(mut r) = VcfReader::from_bytes(bytes.clone()) else { return };
         let header = r.header().clone();
         let names = vec!["P-1".to_string(), "P-2".to_string()];
-        let mut d = Decomposer::new(&header, LoadOptions { normalize: true, genotypes: mode }, &names);
+        let mut d = Decomposer::new(&header, LoadOptions { normalize: true, genotypes: mode, keep_header_commands: false }, &names);
         let mut batch = RowBatch::default();
         while let Ok(Some((ln, line))) = r.next_line() {
             let line = line.to_vec();

@@ -4,8 +4,10 @@
 //! index maintenance and triggers exactly as `COPY … FROM` does.
 //!
 //! `CopyFrom` does not check privileges or row-level security (DoCopy does that before it),
-//! so [`unavailable`] checks INSERT privilege and RLS for the current user first; where RLS
-//! applies the loader takes the INSERT path, whose statements RLS does see. The range-table
+//! so [`unavailable`] checks INSERT privilege and RLS for the role that writes the rows —
+//! named explicitly (the owner role, `privilege::owner_role`), not read from whatever user
+//! is current; where RLS applies to it (FORCE ROW LEVEL SECURITY) the loader takes the
+//! INSERT path, whose statements RLS does see. The range-table
 //! layout `CopyFrom` expects is PostgreSQL 15's (the `pg15` feature gates this path); other
 //! major versions use the INSERT path until tested.
 
@@ -13,8 +15,8 @@ use super::errors::raise;
 use pgrx::prelude::*;
 use pgrx::{PgMemoryContexts, PgSqlErrorCode};
 
-/// Why the COPY path cannot be used, if it cannot.
-pub fn unavailable(relids: &[pg_sys::Oid]) -> Option<String> {
+/// Why the COPY path cannot be used for rows written as `writer`, if it cannot.
+pub fn unavailable(relids: &[pg_sys::Oid], writer: pg_sys::Oid) -> Option<String> {
     if !cfg!(feature = "pg15") {
         return Some("the COPY path is built for PostgreSQL 15 only".into());
     }
@@ -32,11 +34,8 @@ pub fn unavailable(relids: &[pg_sys::Oid]) -> Option<String> {
                 p if p.is_null() => format!("relation {}", relid.to_u32()),
                 p => std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned(),
             };
-            if pg_sys::pg_class_aclcheck(
-                relid,
-                pg_sys::GetUserId(),
-                pg_sys::ACL_INSERT as pg_sys::AclMode,
-            ) != pg_sys::AclResult::ACLCHECK_OK
+            if pg_sys::pg_class_aclcheck(relid, writer, pg_sys::ACL_INSERT as pg_sys::AclMode)
+                != pg_sys::AclResult::ACLCHECK_OK
             {
                 raise(
                     PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -44,7 +43,7 @@ pub fn unavailable(relids: &[pg_sys::Oid]) -> Option<String> {
                     None,
                 );
             }
-            if pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+            if pg_sys::check_enable_rls(relid, writer, true)
                 == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
             {
                 return Some(format!("row-level security applies to {name}"));

@@ -41,6 +41,12 @@ pub fn keyring(source: &str, e: &KeyringError) -> ! {
 }
 
 pub fn vcf(path: &str, e: &VcfError) -> ! {
+    vcf_redacted(path, e, |s| s.to_string())
+}
+
+/// A VCF error raised after the header is read: the whole message passes through `redact`
+/// (sample names to pseudonyms, CONTRACT §5), the path included.
+pub fn vcf_redacted(path: &str, e: &VcfError, redact: impl Fn(&str) -> String) -> ! {
     let code = match e.kind {
         VcfErrorKind::Format => PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
         VcfErrorKind::NotFound => PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
@@ -63,5 +69,5 @@ pub fn vcf(path: &str, e: &VcfError) -> ! {
     } else {
         format!("{path}: {}: {}", e.field, e.what)
     };
-    raise(code, msg, hint)
+    raise(code, redact(&msg), hint)
 }

@@ -7,12 +7,11 @@ use super::settings::{raw_setting, KEY_GENERATION, PHI_KEY, PHI_KEY_COMMAND, PHI
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::cell::RefCell;
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-use vcf_pg_loader_core::crypto::Keyring;
+use std::time::Duration;
+use vcf_pg_loader_core::crypto::{key_command, keyring, Keyring};
 use zeroize::Zeroizing;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -130,9 +129,17 @@ pub fn no_key() -> ! {
 
 fn load() -> (Option<LoadedKeys>, Option<FileStamp>) {
     if let Some(v) = raw_setting(&PHI_KEY) {
-        let text = Zeroizing::new(v.to_string_lossy().into_owned());
+        // Parsed where the setting lives: no copy of the key text unless it is not UTF-8.
+        let lossy: Zeroizing<String>;
+        let text = match v.to_str() {
+            Ok(t) => t,
+            Err(_) => {
+                lossy = Zeroizing::new(v.to_string_lossy().into_owned());
+                lossy.as_str()
+            }
+        };
         let keyring =
-            Keyring::parse(&text).unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key", &e));
+            Keyring::parse(text).unwrap_or_else(|e| errors::keyring("vcf_pg_loader.phi_key", &e));
         return (
             Some(LoadedKeys {
                 source: KeySource::Setting,
@@ -236,8 +243,8 @@ fn load_file(path: &str) -> (LoadedKeys, FileStamp) {
             Some(hint),
         );
     }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    f.read_to_end(&mut bytes).unwrap_or_else(|e| no_file(e));
+    // One buffer of the file's size (+1 to notice growth), never regrown, zeroed on drop.
+    let bytes = keyring::read_text(&mut f, meta.len() as usize).unwrap_or_else(|e| no_file(e));
     let text = std::str::from_utf8(&bytes).unwrap_or_else(|_| {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -290,7 +297,9 @@ pub fn inside_data_directory(path: &str) -> bool {
 }
 
 /// Run `phi_key_command` like `ssl_passphrase_command`: its stdout is the keyring. Errors
-/// name the exit status, never the output (it may be a key).
+/// name the exit status, never the output (it may be a key). The command runs in its own
+/// process group, killed on timeout or cancel; the wait checks for interrupts (query cancel)
+/// at least every 50 ms (see `vcf_pg_loader_core::crypto::key_command`).
 fn run_key_command(cmd: &str) -> Zeroizing<Vec<u8>> {
     let fail = |what: String| -> ! {
         raise(
@@ -299,48 +308,19 @@ fn run_key_command(cmd: &str) -> Zeroizing<Vec<u8>> {
             Some("Run the command by hand as the server user; it must print the keyring (base64 keys, one per line) and exit 0 within 10 s."),
         )
     };
-    let mut child = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| fail(format!("could not be started: {e}")));
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    // Pure-Rust reader thread: never touches Postgres.
-    let reader = std::thread::spawn(move || {
-        let mut out = Zeroizing::new(Vec::new());
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() > COMMAND_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = reader.join();
-                fail(format!(
-                    "did not finish within {} s and was killed",
-                    COMMAND_TIMEOUT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => fail(format!("could not be waited for: {e}")),
+    key_command::run(cmd, COMMAND_TIMEOUT, || {
+        check_for_interrupts!();
+    })
+    .unwrap_or_else(|e| fail(e.to_string()))
+}
+
+/// The keyring re-checked now, not once per statement: for a load that waited on a lock
+/// (rotation's last pass), so the key file is looked at again after the wait.
+pub fn current_fresh() -> Option<Rc<LoadedKeys>> {
+    CACHE.with(|c| {
+        if let Some(cached) = c.borrow_mut().as_mut() {
+            cached.checked_at = 0;
         }
-    };
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        let what = match status.code() {
-            Some(c) => format!("failed with exit status {c}"),
-            None => "was terminated by a signal".to_string(),
-        };
-        fail(what);
-    }
-    if out.iter().all(|b| b.is_ascii_whitespace()) {
-        fail("exited 0 but printed no key".to_string());
-    }
-    out
+    });
+    current()
 }

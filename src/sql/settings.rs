@@ -15,6 +15,12 @@ pub static PHI_KEY_COMMAND: GucSetting<Option<CString>> = GucSetting::<Option<CS
 pub static PHI_STORE_PLAINTEXT: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static REQUIRE_ENCRYPTION: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static REQUIRE_SSL: GucSetting<bool> = GucSetting::<bool>::new(false);
+/// Directories `vcf_loader` members may load from (CONTRACT §2, §5).
+pub static LOAD_DIRECTORIES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Why identifiers are revealed in bulk (`phi_decrypt`); only a value SET in the session counts.
+pub static REVEAL_REASON: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Keep command-line header lines (sample names replaced) instead of storing them redacted.
+pub static KEEP_HEADER_COMMANDS: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// Set (transaction-local) by rotation so the mapping table's trigger lets crypto columns change.
 pub static INTERNAL_ROTATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 
@@ -105,6 +111,39 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"vcf_pg_loader.keep_header_commands",
+        c"Keep command-line header lines (with sample names replaced) instead of storing them as <redacted>.",
+        c"Command lines often name other people's files and samples; off by default.",
+        &KEEP_HEADER_COMMANDS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    // SAFETY: hooks are #[pg_guard]ed and only read their arguments.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"vcf_pg_loader.load_directories",
+            c"Comma-separated absolute directories from which members of vcf_loader may vcf_load.",
+            c"A file's real path (symlinks resolved) must lie under one of them. Empty: vcf_loader members can load nothing.",
+            &LOAD_DIRECTORIES,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_load_directories),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"vcf_pg_loader.reveal_reason",
+            c"Why identifiers are revealed in bulk with phi_decrypt(); recorded in the audit log.",
+            c"Only a value set in the session counts: role, database and file defaults are refused.",
+            &REVEAL_REASON,
+            GucContext::Userset,
+            GucFlags::NO_RESET_ALL,
+            Some(check_reveal_reason),
+            None,
+            None,
+        );
+    }
     GucRegistry::define_enum_guc(
         c"vcf_pg_loader.load_method",
         c"How vcf_load writes rows: auto (COPY machinery unless row-level security applies), copy, or insert.",
@@ -153,6 +192,73 @@ unsafe extern "C-unwind" fn check_key_setting(
         }
     }
     !refused
+}
+
+/// A reveal reason is a statement of this session: refuse defaults whose text was set for
+/// everyone (postgresql.conf, ALTER ROLE/DATABASE … SET, function SET clauses).
+#[pg_guard]
+unsafe extern "C-unwind" fn check_reveal_reason(
+    _newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    source: pg_sys::GucSource::Type,
+) -> bool {
+    let ok = session_source(source) || source == pg_sys::GucSource::PGC_S_DEFAULT;
+    if !ok {
+        // SAFETY: as in check_key_setting.
+        unsafe {
+            pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE as i32);
+            pg_sys::GUC_check_errmsg_string = pg_sys::pstrdup(
+                c"vcf_pg_loader.reveal_reason can only be set in the session that reveals".as_ptr(),
+            );
+            pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
+                c"SET vcf_pg_loader.reveal_reason = '<why>' before calling phi_decrypt().".as_ptr(),
+            );
+        }
+    }
+    ok
+}
+
+/// A value the session itself chose: `SET`, `set_config()`, or connection options.
+pub fn session_source(source: pg_sys::GucSource::Type) -> bool {
+    use pg_sys::GucSource::*;
+    matches!(source, PGC_S_SESSION | PGC_S_CLIENT | PGC_S_INTERACTIVE)
+}
+
+/// Every entry of `load_directories` must be an absolute path.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_load_directories(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: the GUC machinery passes a valid C string (or null).
+    let value = unsafe {
+        if newval.is_null() || (*newval).is_null() {
+            return true;
+        }
+        CStr::from_ptr(*newval).to_string_lossy().into_owned()
+    };
+    let ok = load_directories_of(&value)
+        .iter()
+        .all(|d| d.starts_with('/'));
+    if !ok {
+        unsafe {
+            pg_sys::GUC_check_errmsg_string = pg_sys::pstrdup(
+                c"vcf_pg_loader.load_directories must list absolute directories".as_ptr(),
+            );
+        }
+    }
+    ok
+}
+
+/// The directories of a `load_directories` value, trimmed, empty entries dropped.
+pub fn load_directories_of(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[pg_guard]
@@ -212,4 +318,35 @@ pub fn raw_setting(setting: &'static GucSetting<Option<CString>>) -> Option<&'st
     } else {
         Some(s)
     }
+}
+
+/// A server setting's current value, read in C (`GetConfigOption`), never through the
+/// `pg_settings` view a session can shadow. None if the setting does not exist.
+pub fn setting_text(name: &CStr) -> Option<String> {
+    // SAFETY: returns a pointer into GUC storage (or null), copied at once.
+    unsafe {
+        let v = pg_sys::GetConfigOption(name.as_ptr(), true, false);
+        (!v.is_null()).then(|| CStr::from_ptr(v).to_string_lossy().into_owned())
+    }
+}
+
+/// Where a setting's current value came from: its source and, for files, the file name.
+pub fn setting_source(name: &CStr) -> Option<(pg_sys::GucSource::Type, Option<String>)> {
+    // SAFETY: walks the backend's GUC array; entries are valid for the life of the backend.
+    unsafe {
+        let vars = pg_sys::get_guc_variables();
+        for i in 0..pg_sys::GetNumConfigOptions() as usize {
+            let g = *vars.add(i);
+            if g.is_null() || libc::strcasecmp((*g).name, name.as_ptr()) != 0 {
+                continue;
+            }
+            let file = (!(*g).sourcefile.is_null()).then(|| {
+                CStr::from_ptr((*g).sourcefile)
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            return Some(((*g).source, file));
+        }
+    }
+    None
 }

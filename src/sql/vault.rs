@@ -1,152 +1,54 @@
-//! The PHI vault seen from Rust: who the caller is, acting as the extension owner for vault
-//! writes, the audit log, and the pseudonym API the loader calls (CONTRACT §4–5).
+//! The PHI vault seen from Rust: the audit log, the transport guard, revealing one mapping
+//! row, and the pseudonym API the loader calls (CONTRACT §4–5).
 //!
-//! Vault tables grant no writes to anyone; functions check the caller, then write as the
-//! extension owner — what SECURITY DEFINER does, scoped to the write. A transaction or
-//! subtransaction abort restores the previous user, so an ERROR inside cannot leak it.
+//! Vault tables grant no writes to anyone; entry points check the caller
+//! (`privilege::Caller`), then write inside `privilege::as_owner`.
 
 use super::errors::{self, raise, KEY_HINT};
 use super::keys;
+use super::privilege::{as_owner, transport_is_protected, Caller};
 use super::settings::{PHI_STORE_PLAINTEXT, REQUIRE_ENCRYPTION, REQUIRE_SSL};
-use pgrx::prelude::*;
+use super::spi;
 use pgrx::{PgSqlErrorCode, Uuid};
 use std::collections::HashMap;
-use vcf_pg_loader_core::crypto::envelope::{Envelope, HEADER_LEN, NONCE_LEN};
 use vcf_pg_loader_core::crypto::rng;
-
-pub fn is_superuser() -> bool {
-    // SAFETY: plain catalog lookups for the current user.
-    unsafe { pg_sys::superuser() }
-}
-
-fn has_role(name: &std::ffi::CStr) -> bool {
-    // SAFETY: catalog lookups; missing_ok so a dropped role just means "no".
-    unsafe {
-        let role = pg_sys::get_role_oid(name.as_ptr(), true);
-        role != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetUserId(), role)
-    }
-}
-
-pub fn is_phi_admin() -> bool {
-    is_superuser() || has_role(c"phi_admin")
-}
-
-pub fn may_read_server_files() -> bool {
-    is_superuser() || has_role(c"pg_read_server_files")
-}
-
-pub fn current_user_name() -> String {
-    // SAFETY: a syscache lookup of the current user id; the returned string is palloc'd.
-    unsafe {
-        let name = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
-        std::ffi::CStr::from_ptr(name)
-            .to_string_lossy()
-            .into_owned()
-    }
-}
+use zeroize::Zeroizing;
 
 /// `require_ssl`: refuse revealing identifiers to a TCP client without TLS.
-pub fn check_transport(function: &str) {
-    if !REQUIRE_SSL.get() {
+pub fn check_transport(caller: &Caller, function: &str) {
+    if !REQUIRE_SSL.get() || transport_is_protected() {
         return;
     }
-    let insecure = Spi::get_one::<bool>(
-        "SELECT inet_client_addr() IS NOT NULL AND NOT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(true);
-    if insecure {
-        audit_log_only(
-            function,
-            "refused: TCP connection without TLS while vcf_pg_loader.require_ssl is on",
-        );
-        raise(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            format!("{function}() reveals identifiers and vcf_pg_loader.require_ssl is on, but this connection is not encrypted"),
-            Some("Connect with sslmode=verify-full (or over the local Unix socket)."),
-        );
-    }
+    audit_log_only(
+        caller,
+        function,
+        "refused: TCP connection without TLS while vcf_pg_loader.require_ssl is on",
+    );
+    raise(
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("{function}() reveals identifiers and vcf_pg_loader.require_ssl is on, but this connection is not encrypted"),
+        Some("Connect with sslmode=verify-full (or over the local Unix socket)."),
+    );
 }
 
-thread_local! {
-    /// (extension oid, its owner): re-read only when the extension is re-created.
-    static OWNER: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { std::cell::Cell::new(None) };
-}
-
-/// The owner of this extension, looked up by SQL once per extension oid (every audited or
-/// vault-writing call switches to it, so it must not cost a query each time).
-fn extension_owner() -> pg_sys::Oid {
-    // SAFETY: an index lookup in pg_extension; missing_ok.
-    let ext = unsafe { pg_sys::get_extension_oid(c"vcf_pg_loader".as_ptr(), true) };
-    if ext == pg_sys::InvalidOid {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "extension vcf_pg_loader is not installed in this database",
-            Some("CREATE EXTENSION vcf_pg_loader;"),
-        );
-    }
-    if let Some((e, owner)) = OWNER.get() {
-        if e == ext {
-            return owner;
-        }
-    }
-    let owner = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT extowner FROM pg_catalog.pg_extension WHERE oid = $1",
-        &[ext.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            "could not read the extension's owner",
-            None,
-        )
-    });
-    OWNER.set(Some((ext, owner)));
-    owner
-}
-
-/// Run `f` as the extension owner (a superuser: bypasses the vault's RLS and grants).
-pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
-    let owner = extension_owner();
-    let mut old_user = pg_sys::InvalidOid;
-    let mut old_ctx = 0;
-    // SAFETY: save, switch, run, restore — exactly as fmgr_security_definer does. On ERROR the
-    // (sub)transaction abort restores the saved user id.
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut old_user, &mut old_ctx);
-        pg_sys::SetUserIdAndSecContext(
-            owner,
-            old_ctx | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
-    }
-    let r = f();
-    unsafe { pg_sys::SetUserIdAndSecContext(old_user, old_ctx) };
-    r
-}
-
-/// Append to `phi_vault.audit_log` (hash-chained; the trigger also writes it to the server
-/// log). `detail` must never hold keys, identifiers or ciphertext.
-pub fn audit(operation: &str, detail: serde_json::Value) {
-    let op = operation.to_string();
+/// Append to `phi_vault.audit_log` (hash-chained by its trigger, which also writes the
+/// row's anchor to the server log). `detail` must never hold keys, identifiers or ciphertext.
+pub fn audit(caller: &Caller, operation: &str, detail: serde_json::Value) {
     let detail = pgrx::JsonB(detail);
-    let caller = current_user_name(); // before the switch to the owner
     as_owner(|| {
-        Spi::run_with_args(
-            "INSERT INTO phi_vault.audit_log (\"session_user\", \"current_user\", operation, detail) VALUES (session_user, $1::name, $2, $3)",
-            &[caller.into(), op.into(), detail.into()],
+        spi::run(
+            "writing the audit log",
+            "INSERT INTO phi_vault.audit_log (\"current_user\", operation, detail) VALUES ($1::pg_catalog.name, $2, $3)",
+            &[caller.name.clone().into(), operation.into(), detail.into()],
         )
-        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("could not write the audit log: {e}"), None));
     });
 }
 
 /// A trace that survives a rollback: the server log only (refused attempts).
-pub fn audit_log_only(operation: &str, what: &str) {
+pub fn audit_log_only(caller: &Caller, operation: &str, what: &str) {
     pgrx::log!(
         "vcf_pg_loader audit: {operation} by {}: {what}",
-        current_user_name()
+        caller.name
     );
 }
 
@@ -157,119 +59,230 @@ pub fn context_of(anonymous_id: &Uuid) -> Vec<u8> {
 }
 
 /// One mapping row's identifier: decrypted when it has a ciphertext (ERROR 55000 without a
-/// key), else its plaintext column.
+/// key), else its plaintext column. Zeroized when the caller drops it.
 pub fn reveal(
     keys: Option<&keys::LoadedKeys>,
     anonymous_id: &Uuid,
     encrypted: Option<&[u8]>,
     plain: Option<String>,
-) -> String {
+) -> Zeroizing<String> {
     let Some(ct) = encrypted else {
-        return plain.unwrap_or_default();
+        return Zeroizing::new(plain.unwrap_or_default());
     };
     let keys = keys.unwrap_or_else(|| keys::no_key());
     let pt = keys
         .keyring
         .decrypt(ct, &context_of(anonymous_id))
         .unwrap_or_else(|e| errors::envelope(&e));
-    String::from_utf8(pt).unwrap_or_else(|_| {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            "decrypted identifier is not valid UTF-8",
-            None,
-        )
-    })
+    match String::from_utf8(pt) {
+        Ok(s) => Zeroizing::new(s),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                "decrypted identifier is not valid UTF-8",
+                None,
+            )
+        }
+    }
 }
 
 /// The pseudonym API (CONTRACT §5): one anonymous id per (sample name, file content).
-/// Existing mappings of this file content are reused; new names are encrypted here in the
-/// backend (context = the pseudonym) and inserted with parameters — never SQL text.
+/// Existing mappings of this file content are reused; new names are sealed here in the
+/// backend (envelope with context = the pseudonym, key id, blind index: one core call) and
+/// inserted with parameters — never SQL text. `source_file_for` gives the stored (redacted)
+/// source path once the pseudonyms are known.
 pub fn pseudonyms_for(
     names: &[String],
     file_sha256: &str,
-    source_file: &str,
     load_batch_id: Uuid,
+    source_file_for: impl FnOnce(&[Uuid]) -> String,
 ) -> Vec<Uuid> {
     if names.is_empty() {
         return Vec::new();
     }
-    let keys = keys::current();
-    if keys.is_none() && REQUIRE_ENCRYPTION.get() {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("refusing to store the {} sample identifier(s) of \"{source_file}\" without encryption: no PHI key is configured", names.len()),
-            Some(KEY_HINT),
-        );
-    }
-    let store_plain = PHI_STORE_PLAINTEXT.get() || keys.is_none();
     as_owner(|| {
-        let mut known: HashMap<String, Uuid> = HashMap::new();
-        Spi::connect(|client| {
-            let rows = client
-                .select(
-                    "SELECT anonymous_id, original_id_encrypted, original_id FROM phi_vault.sample_id_mapping WHERE file_sha256 = $1",
-                    None,
-                    &[file_sha256.into()],
-                )
-                .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("reading pseudonyms failed: {e}"), None));
-            for row in rows {
-                let id: Uuid = row.get(1).ok().flatten().expect("anonymous_id is NOT NULL");
-                let enc: Option<Vec<u8>> = row.get(2).ok().flatten();
-                let plain: Option<String> = row.get(3).ok().flatten();
-                known.insert(reveal(keys.as_deref(), &id, enc.as_deref(), plain), id);
-            }
-        });
-        let mut out = Vec::with_capacity(names.len());
-        let (mut ids, mut plains, mut encs, mut ivs, mut key_ids, mut hmacs) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
+        // Rotation takes SHARE ROW EXCLUSIVE on the mappings before it reports completion:
+        // lock first, then read the keyring fresh, so a load that waited for a rotation
+        // seals under the key that rotation moved to — never a retired one.
+        spi::run(
+            "locking the pseudonym table",
+            "LOCK TABLE phi_vault.sample_id_mapping IN ROW EXCLUSIVE MODE",
+            &[],
         );
+        let keys = keys::current_fresh();
+        if keys.is_none() && REQUIRE_ENCRYPTION.get() {
+            raise(
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("refusing to store {} sample identifier(s) without encryption: no PHI key is configured", names.len()),
+                Some(KEY_HINT),
+            );
+        }
+        let store_plain = PHI_STORE_PLAINTEXT.get() || keys.is_none();
+        let mut known = KnownNames::default();
+        let existing = spi::rows(
+            "reading pseudonyms",
+            "SELECT anonymous_id, original_id_encrypted, original_id FROM phi_vault.sample_id_mapping WHERE file_sha256 = $1",
+            &[file_sha256.into()],
+            |r| (r.req::<Uuid>(1), r.get::<Vec<u8>>(2), r.get::<String>(3)),
+        );
+        for (id, enc, plain) in existing {
+            known.0.insert(
+                reveal(keys.as_deref(), &id, enc.as_deref(), plain).to_string(),
+                id,
+            );
+        }
+        let mut out = Vec::with_capacity(names.len());
+        let mut new = NewMappings::default();
         for name in names {
-            if let Some(id) = known.get(name) {
+            if let Some(id) = known.0.get(name) {
                 out.push(*id);
                 continue;
             }
             let id = Uuid::from_bytes(rng::uuid_v4());
-            match &keys {
-                Some(k) => {
-                    let ct = k
-                        .keyring
-                        .encrypt(name.as_bytes(), &context_of(&id))
-                        .unwrap_or_else(|e| errors::envelope(&e));
-                    let env = Envelope::parse(&ct).expect("fresh envelope parses");
-                    ivs.push(Some(ct[HEADER_LEN..HEADER_LEN + NONCE_LEN].to_vec()));
-                    key_ids.push(Some(env.key_id.to_string()));
-                    hmacs.push(Some(k.keyring.blind_index(name.as_bytes()).to_vec()));
-                    encs.push(Some(ct));
-                }
-                None => {
-                    ivs.push(None);
-                    key_ids.push(None);
-                    hmacs.push(None);
-                    encs.push(None);
-                }
-            }
-            plains.push(if store_plain {
-                Some(name.clone())
-            } else {
-                None
-            });
-            ids.push(id);
-            known.insert(name.clone(), id);
+            new.push(keys.as_deref(), id, name, store_plain);
+            known.0.insert(name.clone(), id);
             out.push(id);
         }
-        if !ids.is_empty() {
-            Spi::run_with_args(
-                "INSERT INTO phi_vault.sample_id_mapping (anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, original_id_hmac, source_file, file_sha256, load_batch_id)
-                 SELECT a, p, e, i, k, h, $7, $8, $9 FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::bytea[]) AS u(a, p, e, i, k, h)",
-                &[ids.into(), plains.into(), encs.into(), ivs.into(), key_ids.into(), hmacs.into(), source_file.into(), file_sha256.into(), load_batch_id.into()],
-            )
-            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("storing pseudonyms failed: {e}"), None));
-        }
+        new.insert(&source_file_for(&out), file_sha256, load_batch_id);
         out
     })
+}
+
+/// Identifiers already mapped for this file content; zeroized when dropped.
+#[derive(Default)]
+struct KnownNames(HashMap<String, Uuid>);
+
+impl Drop for KnownNames {
+    fn drop(&mut self) {
+        for (name, _) in self.0.drain() {
+            drop(Zeroizing::new(name));
+        }
+    }
+}
+
+/// Mapping rows to insert, column by column.
+#[derive(Default)]
+struct NewMappings {
+    ids: Vec<Uuid>,
+    plains: Vec<Option<String>>,
+    encs: Vec<Option<Vec<u8>>>,
+    ivs: Vec<Option<Vec<u8>>>,
+    key_ids: Vec<Option<String>>,
+    hmacs: Vec<Option<Vec<u8>>>,
+}
+
+impl NewMappings {
+    fn push(&mut self, keys: Option<&keys::LoadedKeys>, id: Uuid, name: &str, store_plain: bool) {
+        let sealed = keys.map(|k| {
+            k.keyring
+                .seal(name.as_bytes(), &context_of(&id))
+                .unwrap_or_else(|e| errors::envelope(&e))
+        });
+        self.ivs.push(sealed.as_ref().map(|s| s.nonce().to_vec()));
+        self.key_ids
+            .push(sealed.as_ref().map(|s| s.key_id().to_string()));
+        self.hmacs
+            .push(sealed.as_ref().map(|s| s.blind_index().to_vec()));
+        self.encs.push(sealed.map(|s| s.into_envelope()));
+        self.plains.push(store_plain.then(|| name.to_string()));
+        self.ids.push(id);
+    }
+
+    fn insert(self, source_file: &str, file_sha256: &str, load_batch_id: Uuid) {
+        if self.ids.is_empty() {
+            return;
+        }
+        spi::run(
+            "storing pseudonyms",
+            "INSERT INTO phi_vault.sample_id_mapping (anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, original_id_hmac, source_file, file_sha256, load_batch_id)
+             SELECT a, p, e, i, k, h, $7, $8, $9 FROM unnest($1::pg_catalog.uuid[], $2::pg_catalog.text[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[], $5::pg_catalog.text[], $6::pg_catalog.bytea[]) AS u(a, p, e, i, k, h)",
+            &[
+                self.ids.into(),
+                self.plains.into(),
+                self.encs.into(),
+                self.ivs.into(),
+                self.key_ids.into(),
+                self.hmacs.into(),
+                source_file.into(),
+                file_sha256.into(),
+                load_batch_id.into(),
+            ],
+        );
+    }
+}
+
+/// Context bound into a load's sealed real path.
+fn source_context(load_batch_id: &Uuid) -> Vec<u8> {
+    format!("load_source:{load_batch_id}").into_bytes()
+}
+
+/// Keep a load's real path in the vault (CONTRACT §5): sealed under the active key, or in
+/// clear only when no key is configured (as identifiers are then). Runs as the owner.
+pub fn store_source_path(load_batch_id: Uuid, real_path: &str) {
+    let sealed = keys::current().map(|k| {
+        k.keyring
+            .seal(real_path.as_bytes(), &source_context(&load_batch_id))
+            .unwrap_or_else(|e| errors::envelope(&e))
+    });
+    let plain = sealed.is_none().then(|| real_path.to_string());
+    let key_id = sealed.as_ref().map(|s| s.key_id().to_string());
+    spi::run(
+        "storing the load's path",
+        "INSERT INTO phi_vault.load_sources (load_batch_id, path_encrypted, key_id, path) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (load_batch_id) DO UPDATE SET path_encrypted = EXCLUDED.path_encrypted, key_id = EXCLUDED.key_id, path = EXCLUDED.path",
+        &[load_batch_id.into(), sealed.map(|s| s.into_envelope()).into(), key_id.into(), plain.into()],
+    );
+}
+
+/// A load's real path, if the vault has it. Runs as the owner.
+pub fn source_path(load_batch_id: Uuid) -> Option<Zeroizing<String>> {
+    let (enc, plain) = spi::rows(
+        "reading the load's path",
+        "SELECT path_encrypted, path FROM phi_vault.load_sources WHERE load_batch_id = $1",
+        &[load_batch_id.into()],
+        |r| (r.get::<Vec<u8>>(1), r.get::<String>(2)),
+    )
+    .pop()?;
+    let Some(ct) = enc else {
+        return plain.map(Zeroizing::new);
+    };
+    let keys = keys::require();
+    let pt = keys
+        .keyring
+        .decrypt(&ct, &source_context(&load_batch_id))
+        .unwrap_or_else(|e| errors::envelope(&e));
+    String::from_utf8(pt).ok().map(Zeroizing::new)
+}
+
+/// Re-seal every stored load path not under the active key (rotation's last pass; the
+/// table is one row per load). Runs as the owner; returns rows re-sealed.
+pub fn reseal_source_paths(keys: &keys::LoadedKeys) -> i64 {
+    let active = keys.keyring.active_key_id().to_string();
+    let rows = spi::rows(
+        "reading load paths to rotate",
+        "SELECT load_batch_id, path_encrypted FROM phi_vault.load_sources
+          WHERE path_encrypted IS NOT NULL AND key_id <> $1 FOR UPDATE",
+        &[active.clone().into()],
+        |r| (r.req::<Uuid>(1), r.req::<Vec<u8>>(2)),
+    );
+    let n = rows.len() as i64;
+    for (id, ct) in rows {
+        let ctx = source_context(&id);
+        let path = Zeroizing::new(
+            keys.keyring
+                .decrypt(&ct, &ctx)
+                .unwrap_or_else(|e| errors::envelope(&e)),
+        );
+        let sealed = keys
+            .keyring
+            .seal(&path, &ctx)
+            .unwrap_or_else(|e| errors::envelope(&e));
+        spi::run(
+            "writing a rotated load path",
+            "UPDATE phi_vault.load_sources SET path_encrypted = $2, key_id = $3 WHERE load_batch_id = $1",
+            &[id.into(), sealed.into_envelope().into(), active.clone().into()],
+        );
+    }
+    n
 }

@@ -6,6 +6,7 @@
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::mem::MaybeUninit;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 const HKDF_SALT: &[u8] = b"vcf_pg_loader blind index v1";
@@ -17,11 +18,25 @@ pub struct BlindIndexKey([u8; 32]);
 
 impl BlindIndexKey {
     pub fn derive(encryption_key: &[u8]) -> Self {
-        let mut okm = [0u8; 32];
+        let mut slot = MaybeUninit::uninit();
+        Self::derive_into(&mut slot, encryption_key);
+        // SAFETY: derive_into initialised the slot.
+        unsafe { slot.assume_init() }
+    }
+
+    /// Derive straight into `slot` (which may sit in locked memory): the derived key is written
+    /// there by HKDF-Expand and never exists as a stack value that is moved afterwards. The
+    /// HKDF state (PRK) still lives on the stack while this runs; the keyring wipes the stack
+    /// after key set-up (best effort).
+    pub fn derive_into<'a>(
+        slot: &'a mut MaybeUninit<BlindIndexKey>,
+        encryption_key: &[u8],
+    ) -> &'a mut BlindIndexKey {
+        let key = slot.write(BlindIndexKey([0u8; 32]));
         Hkdf::<Sha256>::new(Some(HKDF_SALT), encryption_key)
-            .expand(HKDF_INFO, &mut okm)
+            .expand(HKDF_INFO, &mut key.0)
             .expect("32 bytes is a valid HKDF-SHA-256 output length");
-        BlindIndexKey(okm)
+        key
     }
 
     pub fn index(&self, plaintext: &[u8]) -> [u8; BLIND_INDEX_LEN] {
@@ -47,6 +62,13 @@ mod tests {
         assert_ne!(k1.index(b"NA12878"), k1.index(b"NA12879"));
         assert_ne!(k1.index(b"NA12878"), k2.index(b"NA12878"));
         assert_eq!(k1.index(b"").len(), 16);
+    }
+
+    #[test]
+    fn derive_into_matches_derive() {
+        let mut slot = MaybeUninit::uninit();
+        let k = BlindIndexKey::derive_into(&mut slot, &[3; 32]);
+        assert_eq!(k.0, BlindIndexKey::derive(&[3; 32]).0);
     }
 
     #[test]

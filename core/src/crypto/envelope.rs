@@ -17,6 +17,7 @@
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use std::fmt;
+use zeroize::Zeroize;
 
 pub const MAGIC: [u8; 2] = *b"PH";
 pub const FORMAT_V1: u8 = 0x01;
@@ -123,15 +124,22 @@ impl<'a> Envelope<'a> {
     /// Authenticate and decrypt with `cipher`, which must be the key named by `key_id`.
     pub fn open(&self, cipher: &Aes256Gcm, context: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         let aad = associated_data(self.header, self.body.len(), context);
+        // Allocated once at its final size (no regrowth copies of the plaintext).
         let mut out = self.body.to_vec();
-        cipher
+        if cipher
             .decrypt_in_place_detached(
                 Nonce::from_slice(self.nonce),
                 &aad,
                 &mut out,
                 Tag::from_slice(self.tag),
             )
-            .map_err(|_| EnvelopeError::AuthenticationFailed(self.key_id))?;
+            .is_err()
+        {
+            // aes-gcm 0.10 verifies the tag before decrypting, so this is still ciphertext;
+            // zeroed anyway, so that no version of the crate can leave plaintext behind.
+            out.zeroize();
+            return Err(EnvelopeError::AuthenticationFailed(self.key_id));
+        }
         Ok(out)
     }
 }
@@ -165,9 +173,14 @@ pub fn seal(
     out.extend_from_slice(plaintext);
     let aad = associated_data(&out[0..HEADER_LEN], plaintext.len(), context);
     let (head, body) = out.split_at_mut(HEADER_LEN + NONCE_LEN);
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&head[HEADER_LEN..]), &aad, body)
-        .map_err(|_| EnvelopeError::TooLong)?;
+    let Ok(tag) =
+        cipher.encrypt_in_place_detached(Nonce::from_slice(&head[HEADER_LEN..]), &aad, body)
+    else {
+        // The buffer may still hold the plaintext.
+        out.zeroize();
+        return Err(EnvelopeError::TooLong);
+    };
+    // Within the capacity reserved above: the buffer is never regrown.
     out.extend_from_slice(&tag);
     Ok(out)
 }

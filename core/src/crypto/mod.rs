@@ -4,8 +4,10 @@
 
 pub mod blind_index;
 pub mod envelope;
+pub mod key_command;
 pub mod keyring;
 pub mod rng;
+pub mod sealed;
 mod secure_mem;
 
 pub use envelope::{EnvelopeError, KeyId};

@@ -7,8 +7,8 @@ use super::error::{VcfError, Warnings};
 use super::genotype::{g_count, g_indices, Call, GtError};
 use super::header::{FieldDef, Header, Number, ValueType};
 use super::json::JsonObject;
+use super::redact::Redactor;
 use super::rows::{GenotypeRow, RowBatch, VariantRow};
-use super::scrub::Scrubber;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,9 @@ impl GenotypeMode {
 pub struct LoadOptions {
     pub normalize: bool,
     pub genotypes: GenotypeMode,
+    /// Store command-line header lines (`##GATKCommandLine`, `##bcftools_viewCommand`, …)
+    /// with sample names replaced, instead of as `##<key>=<redacted>` (CONTRACT §5 v2, rule 3).
+    pub keep_header_commands: bool,
 }
 
 /// Positions must fit what htslib and our indexes expect.
@@ -47,7 +50,7 @@ pub const MAX_RECORD_WORK: u64 = 1 << 30;
 pub struct Decomposer<'h> {
     header: &'h Header,
     opts: LoadOptions,
-    scrubber: Scrubber,
+    redactor: Redactor,
     pub warnings: Warnings,
     calls: Vec<Call>,
 }
@@ -109,7 +112,8 @@ pub fn trim_alleles<'a>(pos: i64, r: &'a str, a: &'a str) -> (i64, &'a str, &'a 
     )
 }
 
-/// One INFO or FORMAT value: scrubbed (String types) and split at commas when its Number
+/// One INFO or FORMAT value: String items redacted (CONTRACT §5 v2, rule 5) and split at
+/// commas when its Number
 /// needs slicing. Items are ranges into `raw`, so each ALT row picks its values without
 /// scanning the text again; INFO values are prepared once per record.
 struct Value<'a> {
@@ -119,13 +123,13 @@ struct Value<'a> {
 
 impl<'a> Value<'a> {
     /// `def` None = undeclared (one String, kept whole).
-    fn new(def: Option<&FieldDef>, raw: &'a str, scrubber: &Scrubber) -> Self {
+    fn new(def: Option<&FieldDef>, raw: &'a str, redactor: &Redactor) -> Self {
         let (def, declared) = match def {
             Some(d) => (d, true),
             None => (&FieldDef::UNDECLARED, false),
         };
         let raw = if def.ty == ValueType::String {
-            scrubber.scrub(raw)
+            redactor.items(raw)
         } else {
             Cow::Borrowed(raw)
         };
@@ -138,7 +142,7 @@ impl<'a> Value<'a> {
         Value { raw, items }
     }
 
-    /// A list read as is, not scrubbed (AD: numbers only).
+    /// A list read as is, not redacted (AD: numbers only).
     fn split(raw: &'a str) -> Self {
         Value {
             raw: Cow::Borrowed(raw),
@@ -252,20 +256,25 @@ impl<'h> Decomposer<'h> {
         Decomposer {
             header,
             opts,
-            scrubber: Scrubber::new(&header.samples, pseudonyms),
+            redactor: Redactor::new(&header.samples, pseudonyms),
             warnings: Warnings::default(),
             calls: Vec::new(),
         }
     }
 
-    /// The header text to store: every line, sample names replaced.
+    /// The header text to store (CONTRACT §5 v2): structural lines as written, person fields
+    /// as pseudonyms or `redacted`, command lines per `keep_header_commands`, sample names
+    /// replaced in the rest. Lines joined with `\n`, with a trailing `\n`.
     pub fn scrubbed_header(&self) -> String {
-        let mut out = String::new();
-        for l in &self.header.lines {
-            out.push_str(&self.scrubber.scrub(l));
-            out.push('\n');
-        }
-        out
+        self.redactor
+            .header(&self.header.lines, self.opts.keep_header_commands)
+    }
+
+    /// Free text about this file to store or log (source path, audit details, error lines):
+    /// each sample name standing between non-alphanumeric characters becomes its pseudonym
+    /// (CONTRACT §5 v2, rule 4; names only of digits or under three characters are kept).
+    pub fn redact_text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.redactor.free_text(s)
     }
 
     pub fn decompose(
@@ -461,14 +470,14 @@ impl<'h> Decomposer<'h> {
             sample_fields.push(fields);
         }
 
-        // INFO values scrubbed and split once for all ALT rows of the record.
+        // INFO values redacted and split once for all ALT rows of the record.
         let info_values: Vec<Option<Value>> = info
             .iter()
             .map(|e| {
                 let def = self.header.info.get(e.key.as_ref());
                 e.value
                     .as_deref()
-                    .map(|v| Value::new(def, v, &self.scrubber))
+                    .map(|v| Value::new(def, v, &self.redactor))
             })
             .collect();
         let row_alts: Vec<Option<(usize, &str)>> = if alts.is_empty() {
@@ -712,7 +721,7 @@ impl<'h> Decomposer<'h> {
                         &mut other,
                         key,
                         def,
-                        &Value::new(def, raw, &self.scrubber),
+                        &Value::new(def, raw, &self.redactor),
                         n_alt,
                         k,
                         ploidy,
@@ -791,6 +800,7 @@ mod tests {
     const ALL: LoadOptions = LoadOptions {
         normalize: true,
         genotypes: GenotypeMode::All,
+        keep_header_commands: false,
     };
 
     fn info(v: &VariantRow) -> Value {
@@ -845,6 +855,7 @@ mod tests {
             LoadOptions {
                 normalize: true,
                 genotypes: GenotypeMode::Carriers,
+                keep_header_commands: false,
             },
         );
         let carriers: Vec<(usize, usize)> = b
@@ -858,6 +869,7 @@ mod tests {
             LoadOptions {
                 normalize: true,
                 genotypes: GenotypeMode::None,
+                keep_header_commands: false,
             },
         );
         assert_eq!((b.variants.len(), b.genotypes.len()), (2, 0));
@@ -884,6 +896,7 @@ mod tests {
         let none = LoadOptions {
             normalize: true,
             genotypes: GenotypeMode::None,
+            keep_header_commands: false,
         };
         let (b, _) = run(rec, none);
         assert_eq!((b.variants.len(), b.genotypes.len()), (1, 0));
@@ -921,6 +934,7 @@ mod tests {
             LoadOptions {
                 normalize: false,
                 genotypes: GenotypeMode::All,
+                keep_header_commands: false,
             },
         );
         assert_eq!(b.variants[0].ref_allele, "CTT");
@@ -1015,19 +1029,95 @@ mod tests {
         }
     }
 
+    /// A reader over HEAD with its sample columns renamed and `extra` meta lines first.
+    fn decomposer_input(names: &str, extra: &str, records: &str) -> VcfReader {
+        let text = HEAD
+            .replace("\tS1\tS2\n", &format!("\t{names}\n"))
+            .replace("##contig", &format!("{extra}##contig"));
+        VcfReader::from_bytes(format!("{text}{records}").into_bytes()).unwrap()
+    }
+
     #[test]
     fn scrubbed_header_has_no_sample_names() {
-        let text = HEAD.to_string();
-        let r = VcfReader::from_bytes(
-            text.replace("##contig", "##tumor_sample=S2\n##contig")
-                .into_bytes(),
-        )
-        .unwrap();
+        let r = decomposer_input("S1\tS2", "##tumor_sample=S2\n", "");
         let header = r.header().clone();
         let d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
         let h = d.scrubbed_header();
         assert!(h.contains("##tumor_sample=P-2"));
         assert!(h.ends_with("FORMAT\tP-1\tP-2\n"));
         assert!(!h.contains("S1") && !h.contains("S2"));
+    }
+
+    #[test]
+    fn scrubbed_header_keeps_structure_and_redacts_commands_unless_asked() {
+        let extra = "##GATKCommandLine=<ID=HaplotypeCaller,CommandLine=\"HaplotypeCaller --input /data/NA12878.sorted.bam --sample-name NA12878\">\n\
+##PEDIGREE=<ID=NA12878,Father=NA12891,Mother=NA12892>\n";
+        let r = decomposer_input("NA12878\t1", extra, "");
+        let header = r.header().clone();
+        let ps = ["P-1".to_string(), "P-2".to_string()];
+        let h = Decomposer::new(&header, ALL, &ps).scrubbed_header();
+        // A sample named `1` leaves `##contig=<ID=1>` and every `Number=1` alone.
+        assert!(HEAD
+            .lines()
+            .filter(|l| l.starts_with("##"))
+            .all(|l| h.lines().any(|s| s == l)));
+        assert!(h.contains("##GATKCommandLine=<redacted>\n"));
+        assert!(h.contains("##PEDIGREE=<ID=P-1,Father=redacted,Mother=redacted>\n"));
+        assert!(h.ends_with("FORMAT\tP-1\tP-2\n"));
+        let keep = LoadOptions {
+            keep_header_commands: true,
+            ..ALL
+        };
+        let h = Decomposer::new(&header, keep, &ps).scrubbed_header();
+        assert!(h.contains("--input /data/P-1.sorted.bam --sample-name P-1\""));
+        assert!(!h.contains("NA12878"));
+    }
+
+    #[test]
+    fn redact_text_replaces_sample_names_in_free_text() {
+        let r = decomposer_input("NA12878\t1", "", "");
+        let header = r.header().clone();
+        let d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        assert_eq!(
+            d.redact_text("/data/NA12878/NA12878_S1.vcf.gz:18: POS: 1"),
+            "/data/P-1/P-1_S1.vcf.gz:18: POS: 1"
+        );
+        assert!(matches!(
+            d.redact_text("/data/cohort.vcf"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn info_and_format_string_items_are_redacted_only_when_whole() {
+        // Samples named `1` and `DP`: only String items equal to a name change.
+        let head_extra = "##INFO=<ID=ANN,Number=.,Type=String,Description=\"x\">\n\
+##INFO=<ID=LBL,Number=1,Type=String,Description=\"x\">\n\
+##INFO=<ID=CH,Number=1,Type=Character,Description=\"x\">\n\
+##FORMAT=<ID=FT,Number=.,Type=String,Description=\"x\">\n";
+        let rec = "1\t100\t.\tA\tC\t.\t.\tDP=1;AC=1;denovo=1,DP,x1,D%50;ANN=C|DP|1;LBL=1_DP;CH=1;XX=DP\tGT:DP:FT\t0/1:1:DP,1\t0/1:1:PASS\n";
+        let r = decomposer_input("1\tDP", head_extra, rec);
+        let mut r = r;
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        d.decompose(ln, &line, &mut b).unwrap();
+        let i = info(&b.variants[0]);
+        // Integer and Character values are never names.
+        assert_eq!(
+            (&i["DP"], &i["AC"], &i["CH"]),
+            (&json!(1), &json!(1), &json!("1"))
+        );
+        // String items: whole, percent-decoded; not substrings, not `|` subfields.
+        assert_eq!(i["denovo"], json!(["P-1", "P-2", "x1", "P-2"]));
+        assert_eq!(i["ANN"], json!(["C|DP|1"]));
+        assert_eq!(i["LBL"], "1_DP");
+        assert_eq!(i["XX"], "P-2", "undeclared keys are Strings");
+        let g = &b.genotypes[0];
+        assert_eq!(g.dp, Some(1));
+        let f: Value = serde_json::from_str(g.format.as_deref().unwrap()).unwrap();
+        assert_eq!(f, json!({"FT": ["P-2", "P-1"]}));
     }
 }

@@ -1,6 +1,7 @@
 //! The VCF header: meta lines (`##…`) and the `#CHROM` line. We keep what loading needs —
 //! INFO/FORMAT definitions (Number, Type), contigs, reference, file format, samples, and the
-//! CSQ layout from VEP's description — plus the raw lines to store (with samples scrubbed).
+//! CSQ layout from VEP's description — plus the raw lines, stored only through
+//! [`super::redact`] (CONTRACT §5 v2).
 
 use super::error::VcfError;
 use std::collections::{HashMap, HashSet};

@@ -20,8 +20,8 @@ pub mod input;
 pub mod json;
 pub mod pipeline;
 pub mod reader;
+pub mod redact;
 pub mod rows;
-pub mod scrub;
 
 pub use decompose::{Decomposer, GenotypeMode, LoadOptions};
 pub use error::{VcfError, VcfErrorKind, Warnings};

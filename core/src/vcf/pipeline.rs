@@ -329,6 +329,7 @@ mod tests {
         LoadOptions {
             normalize: true,
             genotypes: GenotypeMode::All,
+            keep_header_commands: false,
         }
     }
 
@@ -409,6 +410,7 @@ mod tests {
         let o = LoadOptions {
             normalize: true,
             genotypes: GenotypeMode::None,
+            keep_header_commands: false,
         };
         let mut p = Pipeline::spawn(r, o, vec!["a".into(), "b".into()], sink, lim, [10, 11]);
         let (batches, done) = drain(&mut p);

@@ -1,0 +1,249 @@
+-- vcf_pg_loader 0.2.0 → 0.3.0 (ALTER EXTENSION vcf_pg_loader UPDATE): the privilege model of
+-- CONTRACT v2 §9. What changes in the catalog:
+--   * roles vcf_loader and vcf_pg_loader_owner (NOLOGIN, never superuser); the owner owns every
+--     table, partition, view and sequence, and may use the schemas;
+--   * every SQL/PL/pgSQL function and trigger pins search_path = pg_catalog, pg_temp; the
+--     online rotation procedure (which COMMITs) names everything with its schema;
+--   * the audit chain: ids taken in chain order under a chain-head row (no advisory lock), an
+--     anchor in each LOG line, verify_audit_chain(anchor_id, anchor_hash, anchor_xid) replacing
+--     the argument-less function;
+--   * phi_vault.load_sources keeps each load's real path (earlier loads: the path as given);
+--   * vcf_load/vcf_validate/vcf_unload are granted to vcf_loader; phi_decrypt is PARALLEL UNSAFE.
+-- The sql/bootstrap.sql and sql/finalize.sql texts these statements repeat are checked equal by
+-- tests/ecosystem/run.sh (the updated catalog must equal a fresh install's).
+
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'phi_admin') THEN
+        CREATE ROLE phi_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'phi_viewer') THEN
+        CREATE ROLE phi_viewer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_loader') THEN
+        CREATE ROLE vcf_loader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner') THEN
+        CREATE ROLE vcf_pg_loader_owner NOLOGIN;
+    END IF;
+    ALTER ROLE vcf_pg_loader_owner NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+END
+$roles$;
+COMMENT ON ROLE vcf_loader IS 'vcf_pg_loader: may vcf_load files under vcf_pg_loader.load_directories (and unload its own loads)';
+COMMENT ON ROLE vcf_pg_loader_owner IS 'vcf_pg_loader: owns the vcf and phi_vault tables; the extension acts as it (NOLOGIN, never superuser)';
+
+CREATE OR REPLACE FUNCTION phi_vault.sample_id_mapping_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'phi_vault.sample_id_mapping rows are immutable and cannot be deleted'
+            USING ERRCODE = '42501', HINT = 'vcf_unload() removes genotype data; pseudonym mappings stay by design.';
+    END IF;
+    IF NEW.mapping_id IS DISTINCT FROM OLD.mapping_id
+       OR NEW.anonymous_id IS DISTINCT FROM OLD.anonymous_id
+       OR NEW.source_file IS DISTINCT FROM OLD.source_file
+       OR NEW.file_sha256 IS DISTINCT FROM OLD.file_sha256
+       OR NEW.load_batch_id IS DISTINCT FROM OLD.load_batch_id
+       OR NEW.created_at IS DISTINCT FROM OLD.created_at
+       OR NEW.created_by IS DISTINCT FROM OLD.created_by
+       OR (NEW.original_id IS DISTINCT FROM OLD.original_id AND NEW.original_id IS NOT NULL) THEN
+        RAISE EXCEPTION 'phi_vault.sample_id_mapping row % is immutable except its crypto columns', OLD.mapping_id
+            USING ERRCODE = '42501';
+    END IF;
+    IF (NEW.original_id_encrypted IS DISTINCT FROM OLD.original_id_encrypted
+        OR NEW.encryption_iv IS DISTINCT FROM OLD.encryption_iv
+        OR NEW.key_id IS DISTINCT FROM OLD.key_id
+        OR NEW.original_id_hmac IS DISTINCT FROM OLD.original_id_hmac)
+       AND coalesce(current_setting('vcf_pg_loader.internal_rotation', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'crypto columns of phi_vault.sample_id_mapping row % change only through phi_rotate_key()', OLD.mapping_id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
+                                         addr inet, op text, detail jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT sha256(coalesce(prev, ''::bytea) || convert_to(
+        concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
+                  coalesce(host(addr), ''), op, detail::text), 'UTF8'))
+$$;
+
+CREATE OR REPLACE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'phi_vault.audit_log is append-only (% refused)', TG_OP USING ERRCODE = '42501';
+END $$;
+
+-- Audit ids: from a plain sequence the chain trigger calls in chain order (was an identity).
+ALTER TABLE phi_vault.audit_log ALTER COLUMN audit_id DROP IDENTITY;
+CREATE SEQUENCE phi_vault.audit_log_audit_id_seq OWNED BY phi_vault.audit_log.audit_id;
+SELECT pg_catalog.setval('phi_vault.audit_log_audit_id_seq', max(audit_id)) FROM phi_vault.audit_log HAVING max(audit_id) IS NOT NULL;
+-- The end of the chain: one row, locked by each writer. No role below the owner holds
+-- UPDATE on it, so none can lock it to block audited work; under REPEATABLE READ or
+-- SERIALIZABLE a concurrent extension of the chain is a serialization error, never a fork.
+-- Derived data (pg_restore rebuilds it as the audit rows are replayed), so never dumped.
+CREATE TABLE phi_vault.audit_chain_head (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_id   bigint NOT NULL DEFAULT 0,
+    last_hash bytea
+);
+INSERT INTO phi_vault.audit_chain_head (last_id, last_hash)
+    SELECT coalesce(max(audit_id), 0), (SELECT hash FROM phi_vault.audit_log ORDER BY audit_id DESC LIMIT 1)
+      FROM phi_vault.audit_log;
+COMMENT ON TABLE phi_vault.audit_chain_head IS 'The last audit row (id, hash): the lock that serializes the chain, and a check that the tail was not removed';
+COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Audit ids, taken by the chain trigger in chain order.';
+CREATE OR REPLACE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    head record;
+BEGIN
+    SELECT last_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
+    -- A row that already continues the chain (pg_restore replaying a dump, in order) keeps
+    -- its id, time and hash, so restored history verifies unchanged.
+    IF NEW.hash IS NOT NULL AND NEW.audit_id IS NOT NULL AND NEW.audit_id > head.last_id
+       AND NEW.prev_hash IS NOT DISTINCT FROM head.last_hash
+       AND NEW.hash = phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
+                                               NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail) THEN
+        UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
+        RETURN NEW;
+    END IF;
+    NEW.audit_id := nextval('phi_vault.audit_log_audit_id_seq'::regclass);
+    NEW.prev_hash := head.last_hash;
+    NEW.at := clock_timestamp();
+    NEW."session_user" := session_user;
+    -- The extension's code (running as the owner) names its caller; anyone else is named here.
+    IF NEW."current_user" IS NULL OR current_user <> 'vcf_pg_loader_owner' THEN
+        NEW."current_user" := current_user;
+    END IF;
+    NEW.client_addr := inet_client_addr();
+    NEW.hash := phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
+                                         NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail);
+    UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
+    -- The anchor: a shipped server log proves what the chain held, even if its tail is removed.
+    RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% operation=% detail=%',
+        NEW.audit_id, encode(NEW.hash, 'hex'), pg_current_xact_id(), NEW.operation, NEW.detail::text;
+    RETURN NEW;
+END $$;
+
+DROP FUNCTION phi_vault.verify_audit_chain();
+CREATE FUNCTION phi_vault.verify_audit_chain(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+                                             anchor_xid xid8 DEFAULT NULL,
+                                             OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    prev bytea := NULL;
+    tail_id bigint := 0;
+    head record;
+BEGIN
+    ok := true; rows_checked := 0;
+    FOR r IN SELECT * FROM phi_vault.audit_log ORDER BY audit_id LOOP
+        rows_checked := rows_checked + 1;
+        IF r.prev_hash IS DISTINCT FROM prev
+           OR r.hash <> phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
+                                                 r."current_user", r.client_addr, r.operation, r.detail) THEN
+            ok := false; first_bad_audit_id := r.audit_id;
+            RETURN;
+        END IF;
+        prev := r.hash;
+        tail_id := r.audit_id;
+    END LOOP;
+    -- The head names the last row written: rows removed from the tail leave it behind.
+    SELECT h.last_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
+    IF head.last_id IS DISTINCT FROM tail_id OR head.last_hash IS DISTINCT FROM prev THEN
+        ok := false; first_bad_audit_id := head.last_id;
+        RETURN;
+    END IF;
+    IF anchor_id IS NULL THEN
+        RETURN;
+    END IF;
+    -- An anchor (audit_id, hash, xid of a LOG line) from a transaction that did not commit is
+    -- no anchor. Without its xid, an id above the last committed one is taken as such.
+    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
+        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
+        RETURN;
+    END IF;
+    IF anchor_xid IS NULL AND anchor_id > head.last_id THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
+        ok := false; first_bad_audit_id := anchor_id;
+    END IF;
+END $$;
+COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
+
+
+-- The real path of each load, sealed like an identifier (context 'load_source:<load_batch_id>');
+-- the stored source_file has sample names replaced. vcf_validate reads it to re-check the file.
+CREATE TABLE phi_vault.load_sources (
+    load_batch_id  uuid PRIMARY KEY,
+    path_encrypted bytea,
+    key_id         text,
+    path           text,
+    CONSTRAINT path_is_kept CHECK (path IS NOT NULL OR path_encrypted IS NOT NULL),
+    CONSTRAINT crypto_columns_agree CHECK ((path_encrypted IS NULL) = (key_id IS NULL))
+);
+COMMENT ON TABLE phi_vault.load_sources IS 'Real path of each load, AES-256-GCM sealed (context load_source:<load_batch_id>); in clear only when no key was configured';
+
+-- Loads made before 0.3.0: the path as given (their source_file) is what there is.
+INSERT INTO phi_vault.load_sources (load_batch_id, path) SELECT load_batch_id, source_file FROM vcf.load_batches;
+
+ALTER FUNCTION @extschema@.phi_decrypt(bytea, bytea) PARALLEL UNSAFE;
+
+-- Procedures that COMMIT cannot carry a SET clause: the body names everything with its
+-- schema (operators included), so a caller's search_path finds nothing of its own.
+CREATE OR REPLACE PROCEDURE @extschema@.phi_rotate_key_online(batch_size integer DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n pg_catalog.int8;
+    total pg_catalog.int8 := 0;
+BEGIN
+    LOOP
+        n := @extschema@.phi_rotate_key_batch(batch_size);
+        total := total OPERATOR(pg_catalog.+) n;
+        COMMIT;
+        EXIT WHEN n OPERATOR(pg_catalog.=) 0;
+    END LOOP;
+    RAISE NOTICE 'phi_rotate_key_online: % rows re-encrypted under the active key', total;
+END $$;
+COMMENT ON PROCEDURE @extschema@.phi_rotate_key_online(integer) IS
+    'Re-encrypt stale mapping rows under the active key, committing after each batch (short locks, resumable); the last pass waits for concurrent loads and locked rows';
+
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) TO vcf_loader;
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO vcf_loader;
+GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader;
+GRANT SELECT ON phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
+REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
+
+-- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
+-- TABLE … OWNER does not recurse to partitions), and may use the schemas (CONTRACT §9).
+GRANT USAGE, CREATE ON SCHEMA vcf, phi_vault TO vcf_pg_loader_owner;
+DO $own$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e'
+               JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'vcf_pg_loader'
+              WHERE c.relkind IN ('r', 'p', 'v', 'S')
+                -- sequences owned by a column (identity, OWNED BY) follow their table
+                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
+                                 WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = c.oid
+                                   AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')))
+              ORDER BY c.oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO vcf_pg_loader_owner',
+            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END $own$;
+
+SELECT pg_catalog.pg_extension_config_dump('phi_vault.load_sources', '');
+SELECT pg_catalog.pg_extension_config_dump('phi_vault.audit_log_audit_id_seq', '');
+COMMENT ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) IS
+    'Load a VCF (.vcf/.vcf.gz; plain, gzip or BGZF) from the server file system into vcf.*, sample names replaced by pseudonyms; all or nothing. force replaces an earlier load of the same content; "normalize" trims shared bases; genotypes: all | carriers | none. Needs vcf_loader (files under vcf_pg_loader.load_directories) or pg_read_server_files.';
+COMMENT ON FUNCTION @extschema@.phi_decrypt(bytea, bytea) IS
+    'Decrypt a phi_encrypt envelope with the key its key id names; the same context is required. A reveal: needs vcf_pg_loader.reveal_reason set in the session, audited once per statement; refused over TCP without TLS when require_ssl is on. phi_admin.';
+COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
+COMMENT ON COLUMN phi_vault.sample_id_mapping.encryption_iv IS 'The 12-byte GCM nonce (also inside the envelope), kept for the original schema''s queries';
