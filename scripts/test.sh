@@ -72,6 +72,8 @@ fixtures() {
     # Copies, not links: the server (user postgres) may not be able to traverse the clone's path.
     as_root cp -r "$DATA_DIR" "$fx/data"
     as_root cp -r "$REPO/tests/data" "$fx/local"
+    # A symlink out of a load directory, to the key file (tests/pg_regress/sql/14_privileges.sql).
+    as_root ln -sf "$fx/keys/a.keys" "$fx/local/key_link.vcf"
     # A file large enough that a load is still running when a short statement_timeout fires.
     as_root sh -c "{ sed -n '/^##/p' '$REPO/tests/data/small_cohort.vcf'; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n';
         awk 'BEGIN { for (i = 1; i <= 200000; i++) printf \"chr1\t%d\t.\tA\tC,G\t50\tPASS\tDP=30;AF=0.1,0.2\tGT:AD:DP\t0/1:10,5,0:15\n\", i }'; } > $fx/local/big_generated.vcf"

@@ -2,6 +2,11 @@
 SET vcf_pg_loader.phi_key_file = '/tmp/vcf_pg_loader_regress/keys/a.keys';
 SELECT enabled, algorithm, key_source, active_key_id ~ '^[0-9a-f]{8}$' AS key_id_is_8_hex FROM phi_encryption_status();
 
+-- phi_decrypt is a reveal: it needs a reason set in this session, and every statement that
+-- reveals leaves one audit row with it (a role or database default does not count).
+SELECT phi_decrypt(phi_encrypt('NA12878'));
+SET vcf_pg_loader.reveal_reason = 'regression test: envelope round trip';
+
 -- Round trip: empty, ASCII, non-ASCII, 4 kB; 36 bytes of overhead each.
 SELECT phi_decrypt(phi_encrypt('')) = '' AS empty_ok,
        length(phi_encrypt('')) AS empty_len,

@@ -36,11 +36,14 @@ SELECT count(DISTINCT (s.file, s.line)) AS records_checked, count(*) AS info_key
   JOIN vcf.load_batches b ON b.source_file = '/tmp/vcf_pg_loader_regress/data/' || s.file
   CROSS JOIN LATERAL regexp_split_to_table(s.info, ';') AS kv
  WHERE s.info <> '.' AND kv <> '';
--- No sample name of a file appears as a token in anything stored from that file under vcf.*.
+-- No sample name of a file appears as a token in anything stored from that file under vcf.*
+-- — outside structural header lines, which are kept byte for byte (sample "test" of
+-- sarscov2.vcf.gz stays in "Mann-Whitney U test" of an INFO description).
 CREATE TEMP TABLE sample_names (file text, name text);
 \copy sample_names FROM PROGRAM 'cd /tmp/vcf_pg_loader_regress/data && for f in *vcf*; do zcat -f "$f" | grep -m1 "^#CHROM" | cut -f10- | tr "\t" "\n" | sed "s|^|$f\t|"; done'
 SELECT count(*) AS sample_names,
-       count(*) FILTER (WHERE b.header ~ t.re) AS in_header,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM regexp_split_to_table(b.header, E'\n') l
+                                       WHERE l ~ t.re AND l !~ '^##(fileformat|INFO|FORMAT|FILTER|ALT|contig|reference|assembly|META|phasing|fileDate)[=<]')) AS in_header,
        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM vcf.variants v
                                        WHERE v.load_batch_id = b.load_batch_id AND v.info::text ~ t.re)) AS in_info,
        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM vcf.variants v JOIN vcf.genotypes g USING (variant_id)

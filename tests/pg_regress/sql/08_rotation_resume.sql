@@ -34,6 +34,7 @@ RESET client_min_messages;
 SELECT rows_other_keys, phi_rotate_key(dry_run => true) AS stale_after FROM phi_encryption_status();
 -- Every row decrypts with the new key alone and carries its new blind index.
 SET vcf_pg_loader.phi_key_file = '/tmp/vcf_pg_loader_regress/keys/b.keys';
+SET vcf_pg_loader.reveal_reason = 'regression test: rotation check';
 SELECT count(*) FILTER (WHERE phi_decrypt(original_id_encrypted, convert_to(anonymous_id::text, 'UTF8')) LIKE 'RESUME_%') AS decrypts,
        count(*) FILTER (WHERE original_id_hmac = phi_blind_index(phi_decrypt(original_id_encrypted, convert_to(anonymous_id::text, 'UTF8')))) AS reindexed
   FROM phi_vault.sample_id_mapping WHERE file_sha256 = 'resume-test';
