@@ -26,8 +26,15 @@ else
     echo "kept the existing $KEY_FILE (never overwrite a key: data encrypted under it would be lost)"
 fi
 as_root install -d "$(dirname "$CONF")"
-printf "# vcf_pg_loader (written by scripts/setup.sh)\nvcf_pg_loader.phi_key_file = '%s'\n" "$KEY_FILE" | as_root tee "$CONF" >/dev/null
-as_root pg_ctlcluster 15 main reload
+# The library is preloaded (CONTRACT §1): only a loaded library refuses ALTER ROLE/DATABASE … SET
+# of key settings and hides postgresql.conf key settings. Appended to what is already there.
+PRELOAD=$(psql_pg -Atc "'SHOW shared_preload_libraries'")
+case ",${PRELOAD// /}," in *,vcf_pg_loader,*) ;; *) PRELOAD="${PRELOAD:+$PRELOAD,}vcf_pg_loader" ;; esac
+LOAD_DIRS="$DATA_DIR,$REPO/tests/data"
+printf "# vcf_pg_loader (written by scripts/setup.sh)\nshared_preload_libraries = '%s'\nvcf_pg_loader.phi_key_file = '%s'\n# vcf_loader members may load files under these directories only\nvcf_pg_loader.load_directories = '%s'\n" \
+    "$PRELOAD" "$KEY_FILE" "$LOAD_DIRS" | as_root tee "$CONF" >/dev/null
+# A restart, not a reload: shared_preload_libraries (and the new library) take effect then.
+as_root pg_ctlcluster 15 main restart
 
 say "database $DB"
 psql_pg -q -c "'DROP DATABASE IF EXISTS $DB'" -c "'CREATE DATABASE $DB'"
@@ -35,11 +42,15 @@ psql_pg -q -d $DB -c "'CREATE EXTENSION vcf_pg_loader'"
 
 VCF="$DATA_DIR/mutect2_chr22.vcf.gz"
 [ -r "$VCF" ] || VCF="$REPO/tests/data/small_cohort.vcf"
-say "loading $VCF"
+say "loading $VCF as a member of vcf_loader"
 as_root su postgres -c "psql -X -v ON_ERROR_STOP=1 -d $DB" <<SQL
 \pset footer off
-\echo '-- the load (one row per ALT allele; sample names become pseudonyms before any row is written)'
+DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_loader') THEN CREATE ROLE demo_loader IN ROLE vcf_loader; END IF; END \$\$;
+\echo '-- the load, as demo_loader (vcf_loader: files under load_directories only; one row per ALT allele;'
+\echo '-- sample names become pseudonyms before any row is written)'
+SET ROLE demo_loader;
 SELECT * FROM vcf_load('$VCF');
+RESET ROLE;
 \echo '-- the load batch'
 SELECT load_batch_id, source_file, file_format, compression, records, variants, genotypes, samples, warnings FROM vcf.load_batches;
 \echo '-- variants with pseudonymized genotypes'
@@ -54,5 +65,7 @@ SELECT * FROM phi_encryption_status();
 \echo '-- the audit trail'
 SELECT audit_id, operation, detail->>'source_file' AS file, encode(hash, 'hex') AS hash FROM phi_vault.audit_log;
 SELECT * FROM phi_vault.verify_audit_chain();
+\echo '-- who owns the data: the NOLOGIN, non-superuser owner role the extension acts as'
+SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'vcf'::regnamespace;
 SQL
 say "done: psql -d $DB (as postgres) to explore; see README.md for a tour"

@@ -12,6 +12,22 @@ WORK=/tmp/vcf_pg_loader_test
 as_root rm -rf "$WORK"
 mkdir -p "$WORK/logs"
 chmod 755 "$WORK"
+
+# The tests install a dev build into the system PostgreSQL; put back what command 1 (or the
+# user) had installed when they end, however they end.
+INSTALLED="$WORK/installed"
+mkdir -p "$INSTALLED/lib" "$INSTALLED/extension"
+LIBDIR=$("$PG_CONFIG" --pkglibdir); EXTDIR=$("$PG_CONFIG" --sharedir)/extension
+cp -p "$LIBDIR"/vcf_pg_loader.so "$INSTALLED/lib/" 2>/dev/null || true
+cp -p "$EXTDIR"/vcf_pg_loader* "$INSTALLED/extension/" 2>/dev/null || true
+restore_installation() {
+    if [ -f "$INSTALLED/lib/vcf_pg_loader.so" ]; then
+        as_root cp -p "$INSTALLED/lib/vcf_pg_loader.so" "$LIBDIR/"
+        as_root rm -f "$EXTDIR"/vcf_pg_loader*
+        as_root cp -p "$INSTALLED/extension/"* "$EXTDIR/"
+    fi
+}
+trap restore_installation EXIT
 PASSED=0
 FAILED=0
 STEPS_FAILED=()

@@ -75,6 +75,9 @@ BEGIN
 END $$;
 
 -- Audit ids: from a plain sequence the chain trigger calls in chain order (was an identity).
+-- (Leaving the extension first takes the old sequence out of the pg_dump marks; DROP IDENTITY
+-- then drops it.)
+ALTER EXTENSION vcf_pg_loader DROP SEQUENCE phi_vault.audit_log_audit_id_seq;
 ALTER TABLE phi_vault.audit_log ALTER COLUMN audit_id DROP IDENTITY;
 CREATE SEQUENCE phi_vault.audit_log_audit_id_seq OWNED BY phi_vault.audit_log.audit_id;
 SELECT pg_catalog.setval('phi_vault.audit_log_audit_id_seq', max(audit_id)) FROM phi_vault.audit_log HAVING max(audit_id) IS NOT NULL;

@@ -4,10 +4,10 @@
 //! typed array parameters, never as SQL text.
 
 use pgrx::prelude::*;
-use pgrx::{PgSqlErrorCode, Uuid};
+use pgrx::Uuid;
 use vcf_pg_loader_core::vcf::RowBatch;
 
-use super::errors::raise;
+use super::spi;
 
 /// `{"a","b"}`: a text[] literal for one row's FILTER (pgrx cannot bind ragged 2-D arrays).
 fn text_array_literal(items: &[String]) -> String {
@@ -48,14 +48,6 @@ fn int_array_literal(items: &[Option<i32>]) -> String {
     s
 }
 
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    raise(
-        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-        format!("inserting {what} failed: {e}"),
-        None,
-    )
-}
-
 /// Insert a batch (`variant_ids[i]` numbers variant row i; `samples[i]` is the pseudonym of
 /// sample column i). Strings are moved out of the rows into the parameter arrays, not copied.
 /// Returns (variants, genotypes).
@@ -75,7 +67,8 @@ pub fn insert_batch(
         .map(|r| variant_ids[r.variant])
         .collect();
     let v = &mut batch.variants;
-    Spi::run_with_args(
+    spi::run(
+        "inserting variants",
         "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt, alt_index, id, qual, filter, info, gene, consequence, impact, af, source_line)
          SELECT u.vid, $1, u.chrom, u.pos, u.end_pos, u.ref, u.alt, u.alt_index, u.id, u.qual, u.filter::text[], u.info::jsonb, u.gene, u.consequence, u.impact, u.af, u.line
          FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::smallint[], $9::text[], $10::real[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::real[], $17::bigint[])
@@ -99,12 +92,12 @@ pub fn insert_batch(
             v.iter().map(|r| r.af).collect::<Vec<_>>().into(),
             v.iter().map(|r| r.line as i64).collect::<Vec<_>>().into(),
         ],
-    )
-    .unwrap_or_else(|e| fail("variants", e));
+    );
 
     let g = &mut batch.genotypes;
     if !g.is_empty() {
-        Spi::run_with_args(
+        spi::run(
+            "inserting genotypes",
             "INSERT INTO vcf.genotypes (variant_id, anonymous_id, gt, alt_dosage, phased, dp, gq, ad, format)
              SELECT u.vid, u.anon, u.gt, u.dosage, u.phased, u.dp, u.gq, u.ad::int[], u.fmt::jsonb
              FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::smallint[], $5::boolean[], $6::int[], $7::int[], $8::text[], $9::text[])
@@ -120,8 +113,7 @@ pub fn insert_batch(
                 g.iter().map(|r| r.ad.as_deref().map(int_array_literal)).collect::<Vec<_>>().into(),
                 g.iter_mut().map(|r| r.format.take()).collect::<Vec<_>>().into(),
             ],
-        )
-        .unwrap_or_else(|e| fail("genotypes", e));
+        );
     }
     (n as i64, g.len() as i64)
 }

@@ -78,6 +78,7 @@ mod tests {
         );
         let a = key_file("a");
         use_key_file(&a);
+        Spi::run("SET vcf_pg_loader.reveal_reason = 'pg_test: round trip'").unwrap();
         let back =
             Spi::get_one::<String>("SELECT phi_decrypt(phi_encrypt('Zoë 患者', 'ctx'), 'ctx')")
                 .unwrap()
@@ -149,10 +150,68 @@ mod tests {
         let source =
             Spi::get_one::<String>("SELECT key_source FROM phi_encryption_status()").unwrap();
         assert_eq!(source.as_deref(), Some("command"));
+        Spi::run("SET vcf_pg_loader.reveal_reason = 'pg_test: key command'").unwrap();
         let back = Spi::get_one::<String>("SELECT phi_decrypt(phi_encrypt('NA12878'))").unwrap();
         assert_eq!(back.as_deref(), Some("NA12878"));
         std::fs::write(MODE, "off").unwrap();
         std::fs::remove_file(keys).ok();
+    }
+
+    /// The one switch (privilege::as_owner): inside, the owner role in a security-restricted
+    /// operation with search_path pinned; outside again — also after an ERROR inside it was
+    /// caught — the caller's user, context and search_path.
+    #[pg_test]
+    fn owner_context_is_restricted_and_always_restored() {
+        use crate::sql::privilege::as_owner;
+        Spi::run("SET search_path = public, pg_temp").unwrap();
+        let outside = || {
+            Spi::get_two::<String, String>(
+                "SELECT current_user::text, current_setting('search_path')",
+            )
+            .unwrap()
+        };
+        let before = outside();
+        let inside = as_owner(|| {
+            let restricted = unsafe { pg_sys::InSecurityRestrictedOperation() };
+            let who = Spi::get_two::<String, String>(
+                "SELECT current_user::text, current_setting('search_path')",
+            )
+            .unwrap();
+            (restricted, who)
+        });
+        assert!(
+            inside.0,
+            "inside as_owner is a security-restricted operation"
+        );
+        assert_eq!(inside.1 .0.as_deref(), Some("vcf_pg_loader_owner"));
+        assert_eq!(inside.1 .1.as_deref(), Some("pg_catalog, pg_temp"));
+        assert_eq!(outside(), before);
+        // An ERROR inside (a temp table is refused there) unwinds through the guard.
+        let failed = std::panic::catch_unwind(|| {
+            as_owner(|| Spi::run("CREATE TEMP TABLE not_here (x int)"))
+        });
+        assert!(
+            failed.is_err(),
+            "temp tables are refused in the owner context"
+        );
+        assert_eq!(
+            outside(),
+            before,
+            "user and search_path restored after the ERROR"
+        );
+        let (mut user, mut ctx) = (pg_sys::InvalidOid, 0);
+        unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut ctx) };
+        assert_eq!(ctx & pg_sys::SECURITY_RESTRICTED_OPERATION as i32, 0);
+    }
+
+    /// The owner role is refused as soon as someone makes it a superuser.
+    #[pg_test]
+    fn a_superuser_owner_role_is_refused() {
+        Spi::run("ALTER ROLE vcf_pg_loader_owner SUPERUSER").unwrap();
+        let (state, msg) = error_of("SELECT count(*) FROM phi_lookup('x')");
+        Spi::run("ALTER ROLE vcf_pg_loader_owner NOSUPERUSER").unwrap();
+        assert_eq!(state, "42501", "{msg}");
+        assert!(msg.contains("is a superuser"), "{msg}");
     }
 
     #[pg_test]

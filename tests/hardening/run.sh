@@ -14,7 +14,7 @@ LOG=${2:?server log file}
 mkdir -p "$OUT"; chmod 777 "$OUT"
 LOG_START=$(stat -c %s "$LOG" 2>/dev/null || echo 0)  # the log file may hold earlier clusters' lines
 DB=hardening
-export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning"
+export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning -c vcf_pg_loader.reveal_reason=hardening"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 source "$(dirname "$0")/../checks.sh"
 wait_for_server() { for _ in $(seq 1 300); do psql -X -q -At -d "$DB" -c 'SELECT 1' >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
@@ -52,7 +52,7 @@ check "the same file loads afterwards" "400000" "$(q -c "SELECT variants FROM vc
 # 100,000 mapping rows under key a (the corpus' 100,000-sample header), then rotate to b.
 q -c "SELECT samples FROM vcf_load('$FX/malformed/samples_100000.vcf', genotypes => 'none')" >/dev/null
 A=$(KEYID)
-export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/ba.keys -c client_min_messages=warning"
+export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/ba.keys -c vcf_pg_loader.reveal_reason=hardening -c client_min_messages=warning"
 B=$(KEYID)
 psql -X -q -d "$DB" -c "CALL phi_rotate_key_online(500)" >/dev/null 2>&1 &
 pid=$(backend_of '%phi_rotate_key_online%')
@@ -84,9 +84,9 @@ awk 'BEGIN { printf "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILT
              for (i = 1; i <= 20000; i++) printf "\tROT_W%05d", i; printf "\n1\t1\t.\tA\tC\t.\t.\t.\tGT";
              for (i = 1; i <= 20000; i++) printf "\t0/1"; printf "\n" }' > "$OUT/rotation_wide.vcf"
 chmod 644 "$OUT/rotation_wide.vcf"
-export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning"
+export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/a.keys -c client_min_messages=warning -c vcf_pg_loader.reveal_reason=hardening"
 q -c "SELECT samples FROM vcf_load('$OUT/rotation_wide.vcf', genotypes => 'none')" >/dev/null
-export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/ba.keys -c client_min_messages=warning -c deadlock_timeout=100ms"
+export PGOPTIONS="-c vcf_pg_loader.phi_key_file=$FX/keys/ba.keys -c vcf_pg_loader.reveal_reason=hardening -c client_min_messages=warning -c deadlock_timeout=100ms"
 before=$(q -c "SELECT count(*) FROM vcf.load_batches")
 pids=()
 for i in 1 2 3 4; do

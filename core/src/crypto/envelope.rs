@@ -116,7 +116,7 @@ impl<'a> Envelope<'a> {
         })
     }
 
-    /// The 12-byte nonce (kept in `sample_id_mapping.encryption_iv` for the seed schema).
+    /// The 12-byte nonce (kept in `sample_id_mapping.encryption_iv` for the original schema).
     pub fn nonce(&self) -> &'a [u8] {
         self.nonce
     }
