@@ -171,7 +171,8 @@ pub fn transport_is_protected() -> bool {
         if be.is_null() {
             return false;
         }
+        // AF_UNSPEC: no client connection at all (a background worker): nothing in transit.
         let family = (*be).st_clientaddr.addr.ss_family as i32;
-        family == libc::AF_UNIX || (*be).st_ssl
+        family == libc::AF_UNIX || family == libc::AF_UNSPEC || (*be).st_ssl
     }
 }

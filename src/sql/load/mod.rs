@@ -50,6 +50,7 @@ fn claim(
     given: &str,
 ) -> Result<(), LoadResult> {
     loop {
+        check_for_interrupts!();
         if batch::claim(claim) {
             return Ok(());
         }
