@@ -124,26 +124,31 @@ CREATE TABLE phi_vault.audit_log (
     operation      text NOT NULL,
     detail         jsonb NOT NULL DEFAULT '{}',
     prev_hash      bytea,
-    hash           bytea NOT NULL
+    hash           bytea,
+    chain_seq      bigint UNIQUE
 );
--- Audit ids are taken by the chain trigger while it holds the chain head, so ids follow
--- the chain order; a rolled-back entry leaves a gap, never a reused id.
+COMMENT ON COLUMN phi_vault.audit_log.chain_seq IS 'Position in the hash chain (1, 2, …), given when the row is sealed as its transaction commits; NULL only while that transaction runs';
+-- Audit ids are taken when a row is written; the chain is linked when its transaction
+-- commits, so chain order is commit order.
 CREATE SEQUENCE phi_vault.audit_log_audit_id_seq OWNED BY phi_vault.audit_log.audit_id;
 
--- The end of the chain: one row, locked by each writer. No role below the owner holds
--- UPDATE on it, so none can lock it to block audited work; under REPEATABLE READ or
--- SERIALIZABLE a concurrent extension of the chain is a serialization error, never a fork.
--- Derived data (pg_restore rebuilds it as the audit rows are replayed), so never dumped.
+-- The end of the chain: one row, locked only while a committing transaction seals its audit
+-- rows (a pre-commit step of the library), never for the life of a transaction — so no open
+-- transaction, of any role, holds up another's audited work. No role below the owner holds
+-- UPDATE on it, so none can lock it. Under REPEATABLE READ or SERIALIZABLE a concurrent
+-- extension of the chain is a serialization error, never a fork. Derived data (pg_restore
+-- rebuilds it as the audit rows are replayed), so never dumped.
 CREATE TABLE phi_vault.audit_chain_head (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    last_id   bigint NOT NULL DEFAULT 0,
+    last_seq  bigint NOT NULL DEFAULT 0,
+    max_id    bigint NOT NULL DEFAULT 0,
     last_hash bytea
 );
 INSERT INTO phi_vault.audit_chain_head DEFAULT VALUES;
-COMMENT ON TABLE phi_vault.audit_chain_head IS 'The last audit row (id, hash): the lock that serializes the chain, and a check that the tail was not removed';
-COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Audit ids, taken by the chain trigger in chain order.';
+COMMENT ON TABLE phi_vault.audit_chain_head IS 'The end of the audit chain (position, highest id sealed, hash): locked while a commit seals its rows, and a check that the tail was not removed';
+COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Audit ids, taken when an audit row is written.';
 COMMENT ON TABLE phi_vault.audit_log IS
-    'Append-only, hash-chained audit of key operations, rotations, lookups, reveals and loads (HIPAA 164.312(b)). hash = SHA-256(prev_hash || row). Verify with phi_vault.verify_audit_chain().';
+    'Append-only, hash-chained audit of key operations, rotations, lookups, reveals and loads (HIPAA 164.312(b)). hash = SHA-256(prev_hash || row), linked in commit order. Verify with phi_vault.verify_audit_chain().';
 
 -- The hash of one audit row, over a text form independent of DateStyle and TimeZone.
 CREATE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
@@ -154,23 +159,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
                   coalesce(host(addr), ''), op, detail::text), 'UTF8'))
 $$;
 
+-- Writing a row: the trigger stamps id, time, users and address itself; the row is sealed
+-- into the chain when its transaction commits (phi_vault.audit_seal). The LOG line is a
+-- trace that survives a rollback.
 CREATE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     head record;
 BEGIN
-    SELECT last_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
-    -- A row that already continues the chain (pg_restore replaying a dump, in order) keeps
-    -- its id, time and hash, so restored history verifies unchanged.
-    IF NEW.hash IS NOT NULL AND NEW.audit_id IS NOT NULL AND NEW.audit_id > head.last_id
-       AND NEW.prev_hash IS NOT DISTINCT FROM head.last_hash
-       AND NEW.hash = phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
-                                               NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail) THEN
-        UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
-        RETURN NEW;
+    -- A row that already continues the chain (pg_restore replaying a dump in chain order)
+    -- keeps its id, time, position and hash, so restored history verifies unchanged.
+    IF NEW.hash IS NOT NULL THEN
+        SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
+        IF NEW.audit_id IS NOT NULL AND NEW.chain_seq IS NOT DISTINCT FROM head.last_seq + 1
+           AND NEW.prev_hash IS NOT DISTINCT FROM head.last_hash
+           AND NEW.hash = phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
+                                                   NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail) THEN
+            UPDATE phi_vault.audit_chain_head
+               SET last_seq = NEW.chain_seq, max_id = greatest(max_id, NEW.audit_id), last_hash = NEW.hash;
+            RETURN NEW;
+        END IF;
     END IF;
     NEW.audit_id := nextval('phi_vault.audit_log_audit_id_seq'::regclass);
-    NEW.prev_hash := head.last_hash;
+    NEW.prev_hash := NULL;
+    NEW.hash := NULL;
+    NEW.chain_seq := NULL;
     NEW.at := clock_timestamp();
     NEW."session_user" := session_user;
     -- The extension's code (running as the owner) names its caller; anyone else is named here.
@@ -178,20 +191,54 @@ BEGIN
         NEW."current_user" := current_user;
     END IF;
     NEW.client_addr := inet_client_addr();
-    NEW.hash := phi_vault.audit_row_hash(NEW.prev_hash, NEW.audit_id, NEW.at, NEW."session_user",
-                                         NEW."current_user", NEW.client_addr, NEW.operation, NEW.detail);
-    UPDATE phi_vault.audit_chain_head SET last_id = NEW.audit_id, last_hash = NEW.hash;
-    -- The anchor: a shipped server log proves what the chain held, even if its tail is removed.
-    RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% operation=% detail=%',
-        NEW.audit_id, encode(NEW.hash, 'hex'), pg_current_xact_id(), NEW.operation, NEW.detail::text;
+    RAISE LOG 'vcf_pg_loader audit: written audit_id=% xid=% operation=% detail=%',
+        NEW.audit_id, pg_current_xact_id(), NEW.operation, NEW.detail::text;
     RETURN NEW;
 END $$;
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON phi_vault.audit_log
     FOR EACH ROW EXECUTE FUNCTION phi_vault.audit_log_chain();
 
+-- Sealing: called by the library as its transaction commits, as the owner, for the audit rows
+-- that transaction wrote (rows of rolled-back subtransactions are not there to seal). The head
+-- is locked from here to the end of the commit only. Each sealed row's anchor goes to the
+-- server log: a shipped log proves what the chain held, even if its tail is removed later.
+CREATE FUNCTION phi_vault.audit_seal(ids bigint[]) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    head record;
+    r record;
+    h bytea;
+    n bigint := 0;
+BEGIN
+    SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
+    FOR r IN SELECT * FROM phi_vault.audit_log WHERE audit_id = ANY (ids) AND hash IS NULL ORDER BY audit_id LOOP
+        h := phi_vault.audit_row_hash(head.last_hash, r.audit_id, r.at, r."session_user", r."current_user",
+                                      r.client_addr, r.operation, r.detail);
+        head.last_seq := head.last_seq + 1;
+        UPDATE phi_vault.audit_log SET prev_hash = head.last_hash, hash = h, chain_seq = head.last_seq
+         WHERE audit_id = r.audit_id;
+        head.last_hash := h;
+        head.max_id := greatest(head.max_id, r.audit_id);
+        n := n + 1;
+        RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% chain_seq=% operation=% detail=%',
+            r.audit_id, encode(h, 'hex'), pg_current_xact_id(), head.last_seq, r.operation, r.detail::text;
+    END LOOP;
+    UPDATE phi_vault.audit_chain_head SET last_seq = head.last_seq, max_id = head.max_id, last_hash = head.last_hash;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION phi_vault.audit_seal(bigint[]) IS 'Links a committing transaction''s audit rows into the hash chain (called by the library before commit, as the owner role); writes each row''s anchor to the server log.';
+
+-- Append-only: the one change allowed is sealing a pending row (by the owner, hash columns only).
 CREATE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND current_user = 'vcf_pg_loader_owner'
+       AND OLD.hash IS NULL AND OLD.chain_seq IS NULL AND NEW.hash IS NOT NULL AND NEW.chain_seq IS NOT NULL
+       AND NEW.audit_id = OLD.audit_id AND NEW.at = OLD.at AND NEW."session_user" = OLD."session_user"
+       AND NEW."current_user" = OLD."current_user" AND NEW.client_addr IS NOT DISTINCT FROM OLD.client_addr
+       AND NEW.operation = OLD.operation AND NEW.detail = OLD.detail THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'phi_vault.audit_log is append-only (% refused)', TG_OP USING ERRCODE = '42501';
 END $$;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON phi_vault.audit_log
@@ -206,44 +253,53 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
     prev bytea := NULL;
-    tail_id bigint := 0;
+    seq bigint := 0;
     head record;
+    mine text := (pg_current_xact_id_if_assigned()::text::bigint % 4294967296)::text;
 BEGIN
     ok := true; rows_checked := 0;
-    FOR r IN SELECT * FROM phi_vault.audit_log ORDER BY audit_id LOOP
+    FOR r IN SELECT * FROM phi_vault.audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq LOOP
         rows_checked := rows_checked + 1;
-        IF r.prev_hash IS DISTINCT FROM prev
-           OR r.hash <> phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
-                                                 r."current_user", r.client_addr, r.operation, r.detail) THEN
+        seq := seq + 1;
+        IF r.chain_seq <> seq OR r.prev_hash IS DISTINCT FROM prev
+           OR r.hash IS DISTINCT FROM phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
+                                                               r."current_user", r.client_addr, r.operation, r.detail) THEN
             ok := false; first_bad_audit_id := r.audit_id;
             RETURN;
         END IF;
         prev := r.hash;
-        tail_id := r.audit_id;
     END LOOP;
-    -- The head names the last row written: rows removed from the tail leave it behind.
-    SELECT h.last_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
-    IF head.last_id IS DISTINCT FROM tail_id OR head.last_hash IS DISTINCT FROM prev THEN
-        ok := false; first_bad_audit_id := head.last_id;
+    -- A row outside the chain that is not this transaction's own pending row was written
+    -- around the sealing (triggers disabled).
+    SELECT a.audit_id INTO first_bad_audit_id FROM phi_vault.audit_log a
+     WHERE a.chain_seq IS NULL AND a.xmin::text IS DISTINCT FROM mine ORDER BY a.audit_id LIMIT 1;
+    IF first_bad_audit_id IS NOT NULL THEN
+        ok := false;
+        RETURN;
+    END IF;
+    -- The head names the last row sealed: rows removed from the tail leave it behind.
+    SELECT h.last_seq, h.max_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
+    IF head.last_seq IS DISTINCT FROM seq OR head.last_hash IS DISTINCT FROM prev THEN
+        ok := false; first_bad_audit_id := head.max_id;
         RETURN;
     END IF;
     IF anchor_id IS NULL THEN
         RETURN;
     END IF;
     -- An anchor (audit_id, hash, xid of a LOG line) from a transaction that did not commit is
-    -- no anchor. Without its xid, an id above the last committed one is taken as such.
+    -- no anchor. Without its xid, an id above the highest sealed one is taken as such.
     IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
         RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
         RETURN;
     END IF;
-    IF anchor_xid IS NULL AND anchor_id > head.last_id THEN
+    IF anchor_xid IS NULL AND anchor_id > head.max_id THEN
         RETURN;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
         ok := false; first_bad_audit_id := anchor_id;
     END IF;
 END $$;
-COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
+COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain in chain order and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
 
 -- ---------------------------------------------------------------- vcf
 CREATE TABLE vcf.load_batches (

@@ -58,6 +58,8 @@ GRANT USAGE ON SCHEMA phi_vault TO phi_admin, phi_viewer;
 GRANT SELECT ON phi_vault.sample_id_mapping, phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
 GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
 REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
+REVOKE ALL ON FUNCTION phi_vault.audit_seal(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phi_vault.audit_seal(bigint[]) TO vcf_pg_loader_owner;
 GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
 
 -- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
@@ -99,6 +101,8 @@ BEGIN
         PERFORM pg_catalog.pg_extension_config_dump(r.rel, '');
     END LOOP;
 END $$;
+-- The audit log is dumped in chain order, so pg_restore replays it as a chain.
+SELECT pg_catalog.pg_extension_config_dump('phi_vault.audit_log', 'ORDER BY chain_seq');
 
 -- Every object explains itself in \df+ / \dt+ (tests/pg_regress/sql/12_catalog.sql fails when
 -- one does not).
@@ -123,8 +127,8 @@ COMMENT ON FUNCTION @extschema@.phi_clear_plaintext() IS 'Erase original_id plai
 COMMENT ON FUNCTION @extschema@.phi_rotate_key(integer, boolean) IS 'Re-encrypt (and re-index) every mapping row not under the active key, batch_size rows at a time, in this transaction; dry_run counts. Resumable. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
 COMMENT ON FUNCTION phi_vault.audit_row_hash(bytea, bigint, timestamptz, name, name, inet, text, jsonb) IS 'SHA-256 of one audit row chained to the previous hash; independent of DateStyle and TimeZone.';
-COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: extends the audit hash chain (serialized), stamps the time, writes a LOG line.';
-COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log.';
+COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain when its transaction commits (phi_vault.audit_seal).';
+COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log, except the owner sealing a pending row.';
 COMMENT ON FUNCTION phi_vault.sample_id_mapping_guard() IS 'Trigger: mapping rows are immutable except their crypto columns during key rotation.';
 COMMENT ON SEQUENCE vcf.variant_id_block_seq IS 'Blocks of 2^20 variant ids: variant_id = nextval * 2^20 + i; a load reserves one block per million rows.';
 COMMENT ON SEQUENCE phi_vault.sample_id_mapping_mapping_id_seq IS 'Identity of phi_vault.sample_id_mapping.';

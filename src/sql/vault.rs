@@ -31,15 +31,81 @@ pub fn check_transport(caller: &Caller, function: &str) {
     );
 }
 
-/// Append to `phi_vault.audit_log` (hash-chained by its trigger, which also writes the
-/// row's anchor to the server log). `detail` must never hold keys, identifiers or ciphertext.
+/// Append to `phi_vault.audit_log`. The row is stamped by its trigger now and sealed into the
+/// hash chain as this transaction commits ([`seal_pending`]), so the chain's lock is held for
+/// the commit only — an open transaction never holds up another's audited work. `detail`
+/// must never hold keys, identifiers or ciphertext.
 pub fn audit(caller: &Caller, operation: &str, detail: serde_json::Value) {
     let detail = pgrx::JsonB(detail);
+    let id = as_owner(|| {
+        spi::one::<i64>(
+            "writing the audit log",
+            "INSERT INTO phi_vault.audit_log (\"current_user\", operation, detail) VALUES ($1::pg_catalog.name, $2, $3) RETURNING audit_id",
+            &[caller.name.clone().into(), operation.into(), detail.into()],
+        )
+    })
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "vcf_pg_loader: the audit row was not written",
+            None,
+        )
+    });
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.is_empty() {
+            register_sealing();
+        }
+        p.push(id);
+    });
+}
+
+thread_local! {
+    /// Audit rows this transaction wrote, to seal at commit.
+    static PENDING: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Seal at pre-commit; forget on abort; refuse PREPARE (a prepared transaction would commit
+/// elsewhere, unsealed).
+fn register_sealing() {
+    use pgrx::{register_xact_callback, PgXactCallbackEvent};
+    register_xact_callback(PgXactCallbackEvent::PreCommit, seal_pending);
+    register_xact_callback(PgXactCallbackEvent::Abort, || {
+        PENDING.with(|p| p.borrow_mut().clear())
+    });
+    register_xact_callback(PgXactCallbackEvent::PrePrepare, || {
+        PENDING.with(|p| p.borrow_mut().clear());
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "a transaction that wrote vcf_pg_loader audit rows cannot be prepared",
+            Some("Run audited calls outside PREPARE TRANSACTION."),
+        );
+    });
+}
+
+/// Link this transaction's audit rows into the chain (rows of rolled-back subtransactions are
+/// gone and are skipped). Runs as the owner, just before commit.
+fn seal_pending() {
+    let ids = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if ids.is_empty() {
+        return;
+    }
+    // At pre-commit no statement is running, so no snapshot is active: SPI needs one.
+    struct Snapshot;
+    impl Drop for Snapshot {
+        fn drop(&mut self) {
+            // SAFETY: pops the snapshot pushed below.
+            unsafe { pgrx::pg_sys::PopActiveSnapshot() };
+        }
+    }
+    // SAFETY: a transaction is in progress (pre-commit); the guard pops it on every exit.
+    unsafe { pgrx::pg_sys::PushActiveSnapshot(pgrx::pg_sys::GetTransactionSnapshot()) };
+    let _snapshot = Snapshot;
     as_owner(|| {
         spi::run(
-            "writing the audit log",
-            "INSERT INTO phi_vault.audit_log (\"current_user\", operation, detail) VALUES ($1::pg_catalog.name, $2, $3)",
-            &[caller.name.clone().into(), operation.into(), detail.into()],
+            "sealing the audit log",
+            "SELECT phi_vault.audit_seal($1::pg_catalog.int8[])",
+            &[ids.into()],
         )
     });
 }
