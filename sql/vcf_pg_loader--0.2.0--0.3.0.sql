@@ -243,8 +243,21 @@ CREATE TABLE phi_vault.load_sources (
 );
 COMMENT ON TABLE phi_vault.load_sources IS 'Real path of each load, AES-256-GCM sealed (context load_source:<load_batch_id>); in clear only when no key was configured';
 
--- Loads made before 0.3.0: the path as given (their source_file) is what there is.
+-- Loads made before 0.3.0 stored the path as given, where viewers read it, and command lines
+-- with other people's files in them. The path moves into the vault (in clear: the update
+-- runs without the key; phi_admin only); what viewers see gets what the update can do without
+-- the sample names: the path replaced by a pointer, command lines <redacted> (CONTRACT §5
+-- rule 3). Other header lines keep the 0.2.0 token redaction; reload with force => true for
+-- the full v2 rules.
 INSERT INTO phi_vault.load_sources (load_batch_id, path) SELECT load_batch_id, source_file FROM vcf.load_batches;
+UPDATE vcf.load_batches
+   SET source_file = '(loaded before 0.3.0; path in phi_vault.load_sources)',
+       header = regexp_replace(header,
+           '^##([^=\n]*([Cc][Oo][Mm][Mm][Aa][Nn][Dd]|[Cc][Mm][Dd][Ll][Ii][Nn][Ee]|[Cc][Mm][Dd])[^=\n]*)=[^\n]*$',
+           '##\1=<redacted>', 'gn');
+ALTER TABLE phi_vault.sample_id_mapping DISABLE TRIGGER sample_id_mapping_immutable;
+UPDATE phi_vault.sample_id_mapping SET source_file = '(loaded before 0.3.0; path in phi_vault.load_sources)';
+ALTER TABLE phi_vault.sample_id_mapping ENABLE TRIGGER sample_id_mapping_immutable;
 
 ALTER FUNCTION @extschema@.phi_decrypt(bytea, bytea) PARALLEL UNSAFE;
 

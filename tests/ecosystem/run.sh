@@ -33,7 +33,7 @@ for db in eco_up eco_up1 eco_new eco_restored; do dropdb --if-exists "$db"; crea
 OLD_DATA="
 INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, samples, variants, genotypes, records, header)
   VALUES ('11111111-1111-4111-8111-111111111111', '/data/NA12878/NA12878.vcf', 'sha-of-an-old-load', 100, 1, 2, 2, 2,
-          E'##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t22222222-2222-4222-8222-222222222222\n');
+          E'##fileformat=VCFv4.2\n##GATKCommandLine=<ID=HaplotypeCaller,CommandLine=\"--input /data/NA12878.bam\">\n##bcftools_viewCommand=view -s NA12878 x.vcf\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t22222222-2222-4222-8222-222222222222\n');
 INSERT INTO vcf.samples VALUES ('11111111-1111-4111-8111-111111111111', 0, '22222222-2222-4222-8222-222222222222');
 INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt, alt_index, info)
   VALUES (1, '11111111-1111-4111-8111-111111111111', 'chr1', 100, 100, 'A', 'G', 1, '{}'),
@@ -64,6 +64,10 @@ for pair in "eco_up 0.2.0" "eco_up1 0.1.0"; do
     check "$from: audit chain verifies, anchored at the last row written before the update" "t" \
         "$(q -d "$db" -c "SELECT ok FROM phi_vault.verify_audit_chain(${last%% *}, '\\x${last#* }')")"
     check "$from: an old mapping reveals" "OLD_PATIENT_1" "$(q -d "$db" -c "SELECT phi_reverse_lookup('22222222-2222-4222-8222-222222222222', 'upgrade test')")"
+    check "$from: old paths and command lines out of what viewers read" "0 0 2" \
+        "$(q -d "$db" -c "SELECT (SELECT count(*) FROM vcf.load_batches WHERE source_file ~ 'NA12878' OR header ~ 'NA12878') || ' ' ||
+                               (SELECT count(*) FROM phi_vault.pseudonyms WHERE source_file ~ 'NA12878') || ' ' ||
+                               (SELECT count(*) FROM regexp_split_to_table((SELECT header FROM vcf.load_batches WHERE file_sha256 = 'sha-of-an-old-load'), E'\\n') l WHERE l ~ '=<redacted>$')")"
     check "$from: validate an old load (its path kept in the vault)" "t" "$(q -d "$db" -c "SELECT bool_and(ok) FROM vcf_validate('11111111-1111-4111-8111-111111111111')")"
     check "$from: load after update" "9" "$(q -d "$db" -c "SELECT variants FROM vcf_load('$FX/data/sarscov2.vcf.gz')")"
     check "$from: audit chain continues across the update" "t" "$(q -d "$db" -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
