@@ -163,6 +163,18 @@ hardening() {
 run hardening hardening
 [ -f "$WORK/logs/hardening.log" ] && count_checks "$WORK/logs/hardening.log"
 
+# --- attacks on every entry point by lesser roles, each over its own connection (CONTRACT §8,
+# §9), in a throw-away cluster that preloads the library (prepared transactions enabled so the
+# audit's refusal of PREPARE is tested)
+security() {
+    local out="$WORK/security"
+    mkdir -p "$out"; chmod 777 "$out"
+    pg_virtualenv -v 15 -o shared_preload_libraries=vcf_pg_loader -o max_prepared_transactions=5 \
+        bash "$REPO/tests/security/run.sh" "$out" /var/log/postgresql/postgresql-15-regress.log
+}
+run security security
+[ -f "$WORK/logs/security.log" ] && count_checks "$WORK/logs/security.log"
+
 say "summary"
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done
 if [ ${#STEPS_FAILED[@]} -gt 0 ] && [ "$FAILED" = 0 ]; then FAILED=${#STEPS_FAILED[@]}; fi
