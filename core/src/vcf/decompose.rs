@@ -6,7 +6,7 @@ use super::annotation::{self, Annotation};
 use super::error::{VcfError, Warnings};
 use super::genotype::{g_count, g_indices, Call, GtError};
 use super::header::{FieldDef, Header, Number, ValueType};
-use super::json::JsonObject;
+use super::json::{self, JsonObject};
 use super::redact::Redactor;
 use super::rows::{GenotypeRow, RowBatch, VariantRow};
 use std::borrow::Cow;
@@ -53,6 +53,8 @@ pub struct Decomposer<'h> {
     redactor: Redactor,
     pub warnings: Warnings,
     calls: Vec<Call>,
+    /// What the last FORMAT column said (records of a file mostly share one).
+    layout: FormatLayout<'h>,
 }
 
 /// Column names for messages.
@@ -257,8 +259,10 @@ impl<'h> Decomposer<'h> {
             header,
             opts,
             redactor: Redactor::new(&header.samples, pseudonyms),
-            warnings: Warnings::default(),
+            // Header lines read leniently are counted with the records' warnings.
+            warnings: header.warnings.clone(),
             calls: Vec::new(),
+            layout: FormatLayout::default(),
         }
     }
 
@@ -381,21 +385,21 @@ impl<'h> Decomposer<'h> {
             Some(id.to_string())
         };
 
+        // Of a key given twice the first counts, as in htslib (`bcf_get_info` finds it).
         let info = self.parse_info(cols[7]);
-        let end = info
-            .iter()
-            .find(|e| e.key == "END")
-            .and_then(|e| e.value.as_deref())
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| VcfError::format(ln, "INFO", "END is not an integer"))
-            });
-        let end = end.transpose()?;
-        let af_items: Option<Vec<&str>> = info
-            .iter()
-            .find(|e| e.key == "AF")
-            .and_then(|e| e.value.as_deref())
-            .map(|v| v.split(',').collect());
+        let known = KnownInfo::find(&info, self.header);
+        // END `.` (or empty) is END absent: htslib reads it as missing.
+        let end = match known.end {
+            None | Some(".") | Some("") => None,
+            Some(v) => Some(
+                json::parse_integer(v)
+                    .ok_or_else(|| VcfError::format(ln, "INFO", "END is not an integer"))?,
+            ),
+        };
+        let af_items: Option<Vec<&str>> = known.af.map(|v| v.split(',').collect());
+        // SVLEN, one per ALT (Number=A in VCF 4.4, `.` before): the reference span of a
+        // symbolic <DEL>/<DUP>/<CNV>/<INV> ALT when END is absent.
+        let svlen_items: Vec<&str> = known.svlen.map_or(Vec::new(), |v| v.split(',').collect());
 
         // Samples: split and parse GT once per record, reuse across ALT rows. Sites-only
         // loads neither store nor read them (htslib too parses sample columns lazily); the
@@ -416,12 +420,21 @@ impl<'h> Decomposer<'h> {
         } else {
             Vec::new()
         };
-        for key in &format_keys {
-            if !self.header.format.contains_key(*key) {
-                self.warnings.add("undeclared_format_key");
+        if n_samples > 0 {
+            if self.layout.text != cols[8] {
+                self.layout = FormatLayout::new(cols[8], &format_keys, self.header);
             }
+            self.warnings
+                .add_n("undeclared_format_key", self.layout.undeclared);
+            self.warnings
+                .add_n("duplicate_format_key", self.layout.repeated);
         }
-        let gt_pos = format_keys.iter().position(|k| *k == "GT");
+        let layout = std::mem::take(&mut self.layout);
+        let format = FormatKeys {
+            keys: format_keys,
+            layout: &layout,
+        };
+        let gt_pos = format.keys.iter().position(|k| *k == "GT");
         let mut sample_fields: Vec<Vec<&str>> = Vec::with_capacity(n_samples);
         if self.calls.len() < n_samples {
             self.calls.resize_with(n_samples, Call::default);
@@ -442,7 +455,7 @@ impl<'h> Decomposer<'h> {
             } else {
                 txt.split(':').collect()
             };
-            if fields.len() > format_keys.len() {
+            if fields.len() > format.keys.len() {
                 return Err(VcfError::format(
                     ln,
                     "sample",
@@ -471,15 +484,21 @@ impl<'h> Decomposer<'h> {
         }
 
         // INFO values redacted and split once for all ALT rows of the record.
-        let info_values: Vec<Option<Value>> = info
+        let info_values: Vec<(Option<&FieldDef>, Option<Value>)> = info
             .iter()
             .map(|e| {
                 let def = self.header.info.get(e.key.as_ref());
-                e.value
+                let value = e
+                    .value
                     .as_deref()
-                    .map(|v| Value::new(def, v, &self.redactor))
+                    .map(|v| Value::new(def, v, &self.redactor));
+                (def, value)
             })
             .collect();
+        let svtype = known.svtype.filter(|t| !t.is_empty() && *t != ".");
+        let vep_alleles = known
+            .csq
+            .map(|_| annotation::vep_alleles(ref_allele, &alts, svtype));
         let row_alts: Vec<Option<(usize, &str)>> = if alts.is_empty() {
             vec![None]
         } else {
@@ -500,16 +519,29 @@ impl<'h> Decomposer<'h> {
                     alt_out = Some(a);
                 }
             }
-            let end_pos = end.unwrap_or(pos_out + ref_out.len() as i64 - 1);
+            let ref_end = pos_out + ref_out.len() as i64 - 1;
+            let end_pos = match (end, ra) {
+                (Some(e), _) => e,
+                (None, Some((k, a))) => svlen_end(a, svlen_items.get(k - 1).copied(), pos_out)
+                    .map_or(ref_end, |e| e.max(ref_end)),
+                (None, None) => ref_end,
+            };
 
             let mut obj = JsonObject::new();
-            for (e, v) in info.iter().zip(&info_values) {
-                let def = self.header.info.get(e.key.as_ref());
+            for (e, (def, v)) in info.iter().zip(&info_values) {
+                let def = *def;
                 if def.is_none() && first {
                     self.warnings.add("undeclared_info_key");
                 }
                 match v {
                     None => obj.flag(&e.key),
+                    // A Flag given a value is still a flag: true (htslib's bcf_get_info_flag).
+                    Some(_) if def.is_some_and(|d| d.ty == ValueType::Flag) => {
+                        obj.flag(&e.key);
+                        if first {
+                            self.warnings.add("info_flag_with_value");
+                        }
+                    }
                     Some(v) => {
                         let (type_ok, count_ok) =
                             write_field(&mut obj, &e.key, def, v, n_alt, k, 2);
@@ -527,9 +559,16 @@ impl<'h> Decomposer<'h> {
                 (Some(items), None) if items.len() == 1 => items[0].parse::<f32>().ok(),
                 _ => None,
             };
-            let ann = ra
-                .map(|(k, a)| self.annotate(&info, ref_allele, &alts, k, a))
-                .unwrap_or_default();
+            let ann = match k {
+                Some(k) => {
+                    let vep = vep_alleles.as_ref().map(|a| a[k - 1].as_slice());
+                    annotate(&known, vep, pos, ref_allele, &alts, k)
+                }
+                None => Annotation::default(),
+            };
+            let info_json = obj
+                .finish()
+                .map_err(|what| VcfError::format(ln, "INFO", what))?;
 
             let variant_index = batch.variants.len();
             batch.variants.push(VariantRow {
@@ -543,7 +582,7 @@ impl<'h> Decomposer<'h> {
                 id: id.clone(),
                 qual,
                 filter: filter.clone(),
-                info: obj.finish(),
+                info: info_json,
                 gene: ann.gene,
                 consequence: ann.consequence,
                 impact: ann.impact,
@@ -560,11 +599,13 @@ impl<'h> Decomposer<'h> {
                 {
                     continue;
                 }
-                let row =
-                    self.genotype_row(variant_index, s, &format_keys, fields, n_alt, k, first);
-                batch.genotypes.push(row);
+                let row = self.genotype_row(variant_index, s, &format, fields, n_alt, k, first);
+                batch
+                    .genotypes
+                    .push(row.map_err(|what| VcfError::format(ln, "FORMAT", what))?);
             }
         }
+        self.layout = layout;
         batch.records += 1;
         Ok(())
     }
@@ -599,39 +640,9 @@ impl<'h> Decomposer<'h> {
             });
             out.push(InfoEntry { key, value });
         }
+        let dups = drop_repeated_keys(&mut out);
+        self.warnings.add_n("duplicate_info_key", dups);
         out
-    }
-
-    fn annotate(
-        &self,
-        info: &[InfoEntry],
-        ref_allele: &str,
-        alts: &[&str],
-        k: usize,
-        alt: &str,
-    ) -> Annotation {
-        let get = |key: &str| {
-            info.iter()
-                .find(|e| e.key == key)
-                .and_then(|e| e.value.as_deref())
-        };
-        if let Some(v) = get("ANN") {
-            if let Some(a) = annotation::from_ann(v, alt) {
-                return a;
-            }
-        }
-        if let (Some(v), Some(fields)) = (get("CSQ"), self.header.csq_fields.as_ref()) {
-            let va = annotation::vep_allele(ref_allele, alts, alt);
-            if let Some(a) = annotation::from_csq(v, fields, k, &va) {
-                return a;
-            }
-        }
-        if let Some(v) = get("BCSQ") {
-            if let Some(a) = annotation::from_bcsq(v) {
-                return a;
-            }
-        }
-        Annotation::default()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -639,12 +650,12 @@ impl<'h> Decomposer<'h> {
         &mut self,
         variant: usize,
         s: usize,
-        keys: &[&str],
+        format: &FormatKeys,
         fields: &[&str],
         n_alt: usize,
         k: Option<usize>,
         first: bool,
-    ) -> GenotypeRow {
+    ) -> Result<GenotypeRow, String> {
         let call = &self.calls[s];
         let ploidy = call.ploidy().max(1);
         let mut row = GenotypeRow {
@@ -659,36 +670,49 @@ impl<'h> Decomposer<'h> {
             format: None,
         };
         let mut other = JsonObject::new();
-        for (i, key) in keys.iter().enumerate() {
+        for (i, key) in format.keys.iter().enumerate() {
             let Some(&raw) = fields.get(i) else { break };
+            if !format.layout.first[i] {
+                continue;
+            }
+            let def = format.layout.defs[i];
             match *key {
                 "GT" => {
                     row.gt = Some(raw.to_string());
                     if !call.is_missing() {
                         row.phased = Some(call.phased);
                     }
-                    row.alt_dosage = k.and_then(|k| call.dosage(k as u32));
+                    // A record without ALT: a called genotype holds 0 copies of any ALT.
+                    row.alt_dosage = match k {
+                        Some(k) => call.dosage(k as u32),
+                        None => call.dosage(0).map(|_| 0),
+                    };
                 }
                 "DP" | "GQ" if raw == "." => {}
-                "DP" | "GQ" => match raw.parse::<i32>() {
-                    Ok(v) => {
-                        if *key == "DP" {
-                            row.dp = Some(v)
-                        } else {
-                            row.gq = Some(v)
+                // Declared Float (freebayes' GQ): kept in `format` as the number it is.
+                "DP" | "GQ" if !def.is_some_and(|d| d.ty == ValueType::Float) => {
+                    match raw.parse::<i32>() {
+                        Ok(v) => {
+                            if *key == "DP" {
+                                row.dp = Some(v)
+                            } else {
+                                row.gq = Some(v)
+                            }
+                        }
+                        Err(_) => {
+                            if first {
+                                self.warnings.add("format_type_mismatch");
+                            }
+                            other.scalar(key, ValueType::String, raw);
                         }
                     }
-                    Err(_) => {
-                        if first {
-                            self.warnings.add("format_type_mismatch");
-                        }
-                        other.scalar(key, ValueType::String, raw);
-                    }
-                },
+                }
                 "AD" if raw == "." => {}
-                "AD" => {
+                // The `ad` column is [REF, this ALT]: only for an AD with one value per
+                // allele (Number=R, or GATK 3's Number=. with that many values). VarScan's
+                // Number=1 AD (ALT depth only) and the like stay in `format`.
+                "AD" if ad_is_per_allele(def, raw, n_alt) => {
                     let v = Value::split(raw);
-                    // AD is Number=R: the same picking as every other R field.
                     let chosen: Vec<&str> = match pick(Number::R, v.items.len(), n_alt, k, ploidy) {
                         Ok(Pick::Many(ix)) => ix.into_iter().map(|i| v.item(i)).collect(),
                         Ok(Pick::One(i)) => vec![v.item(i)],
@@ -716,7 +740,6 @@ impl<'h> Decomposer<'h> {
                     }
                 }
                 _ => {
-                    let def = self.header.format.get(*key);
                     let (type_ok, count_ok) = write_field(
                         &mut other,
                         key,
@@ -736,15 +759,179 @@ impl<'h> Decomposer<'h> {
             }
         }
         if !other.is_empty() {
-            row.format = Some(other.finish());
+            row.format = Some(other.finish()?);
         }
-        row
+        Ok(row)
     }
+}
+
+/// gene / consequence / impact of ALT `k` (1-based): SnpEff ANN first, then VEP's output
+/// (`vep`: what VEP calls this ALT, [`annotation::vep_alleles`]), then bcftools BCSQ.
+fn annotate(
+    known: &KnownInfo,
+    vep: Option<&[String]>,
+    pos: i64,
+    ref_allele: &str,
+    alts: &[&str],
+    k: usize,
+) -> Annotation {
+    known
+        .ann
+        .and_then(|v| annotation::from_ann(v, alts[k - 1]))
+        .or_else(|| {
+            let (v, fields) = known.csq?;
+            annotation::from_csq(v, fields, k, vep?, alts.len())
+        })
+        .or_else(|| annotation::from_bcsq(known.bcsq?, pos, ref_allele, alts, k))
+        .unwrap_or_default()
+}
+
+/// The INFO values the decomposer reads itself, found in one pass over the record's INFO
+/// (after [`drop_repeated_keys`], so each is the first of its key).
+#[derive(Default)]
+struct KnownInfo<'a> {
+    end: Option<&'a str>,
+    af: Option<&'a str>,
+    svlen: Option<&'a str>,
+    svtype: Option<&'a str>,
+    ann: Option<&'a str>,
+    bcsq: Option<&'a str>,
+    /// VEP's output and its layout, under the key the header names (CSQ, gnomAD's `vep`,
+    /// even `ANN` when VEP was run with `--vcf_info_field ANN`: then it is read as VEP's,
+    /// not SnpEff's).
+    csq: Option<(&'a str, &'a [String])>,
+}
+
+impl<'a> KnownInfo<'a> {
+    fn find(info: &'a [InfoEntry], header: &'a Header) -> Self {
+        let csq_id = header.csq_id.as_deref();
+        let mut csq = None;
+        let mut k = KnownInfo::default();
+        for e in info {
+            let Some(v) = e.value.as_deref() else {
+                continue;
+            };
+            let slot = match e.key.as_ref() {
+                key if Some(key) == csq_id => &mut csq,
+                "END" => &mut k.end,
+                "AF" => &mut k.af,
+                "SVLEN" => &mut k.svlen,
+                "SVTYPE" => &mut k.svtype,
+                "ANN" => &mut k.ann,
+                "BCSQ" => &mut k.bcsq,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        k.csq = csq.zip(header.csq_fields.as_deref());
+        k
+    }
+}
+
+/// The FORMAT column of one record: its keys and their [`FormatLayout`].
+struct FormatKeys<'a, 'l, 'h> {
+    keys: Vec<&'a str>,
+    layout: &'l FormatLayout<'h>,
+}
+
+/// What a FORMAT column says, kept while records repeat it: whether each key is the first
+/// of its name (htslib drops repeated keys), its header definition, and the warnings.
+#[derive(Default)]
+struct FormatLayout<'h> {
+    text: Vec<u8>,
+    first: Vec<bool>,
+    defs: Vec<Option<&'h FieldDef>>,
+    undeclared: u64,
+    repeated: u64,
+}
+
+impl<'h> FormatLayout<'h> {
+    fn new(text: &[u8], keys: &[&str], header: &'h Header) -> Self {
+        let first: Vec<bool> = (0..keys.len())
+            .map(|i| !keys[..i].contains(&keys[i]))
+            .collect();
+        let defs: Vec<Option<&FieldDef>> = keys.iter().map(|k| header.format.get(*k)).collect();
+        FormatLayout {
+            text: text.to_vec(),
+            undeclared: defs.iter().filter(|d| d.is_none()).count() as u64,
+            repeated: first.iter().filter(|f| !**f).count() as u64,
+            first,
+            defs,
+        }
+    }
+}
+
+/// Whether an AD value is one count per allele, REF first: declared Number=R, or declared
+/// Number=. (GATK 3 headers) with exactly one value per allele.
+fn ad_is_per_allele(def: Option<&FieldDef>, raw: &str, n_alt: usize) -> bool {
+    match def.map(|d| d.number) {
+        Some(Number::R) => true,
+        Some(Number::Unknown) => memchr::memchr_iter(b',', raw.as_bytes()).count() == n_alt,
+        _ => false,
+    }
+}
+
+/// htslib's `svlen_on_ref_for_vcf_alt`: a symbolic ALT whose SVLEN is its reference length
+/// (`<DEL>`, `<DUP>`, `<CNV>`, `<INV>` and subtypes such as `<DEL:ME:ALU>`, `<CNV:TR>`).
+fn svlen_on_ref(alt: &str) -> bool {
+    let b = alt.as_bytes();
+    b.len() >= 5
+        && (b[4] == b'>' || b[4] == b':')
+        && matches!(&b[..4], b"<CNV" | b"<DEL" | b"<DUP" | b"<INV")
+        && b[b.len() - 1] == b'>'
+}
+
+/// The last reference base of a symbolic ALT from its SVLEN (END absent): `POS + |SVLEN|`,
+/// as VCF 4.4 and htslib ≥ 1.22 compute it, whatever the file's version. None when the ALT
+/// is not of that kind or its SVLEN is missing, zero or not an integer.
+fn svlen_end(alt: &str, svlen: Option<&str>, pos: i64) -> Option<i64> {
+    if !svlen_on_ref(alt) {
+        return None;
+    }
+    let len = json::parse_integer(svlen?)?.unsigned_abs();
+    if len == 0 {
+        return None;
+    }
+    Some(pos.saturating_add(i64::try_from(len).unwrap_or(i64::MAX)))
+}
+
+/// Keep the first INFO entry of each key (htslib's lookups find the first); returns how
+/// many later ones were dropped.
+fn drop_repeated_keys(entries: &mut Vec<InfoEntry>) -> u64 {
+    // Filtered pairwise for the usual few dozen keys, hashed for gnomAD's hundreds; no
+    // allocation when nothing repeats.
+    let at: Vec<usize> = if entries.len() <= 64 {
+        // A 64-bit filter on (length, first byte, last byte): a full comparison only when
+        // two keys share a bit.
+        let mut bits = 0u64;
+        (0..entries.len())
+            .filter(|&i| {
+                let b = entries[i].key.as_bytes();
+                let h = b.len()
+                    ^ (*b.first().unwrap_or(&0) as usize).wrapping_mul(7)
+                    ^ (*b.last().unwrap_or(&0) as usize).wrapping_mul(31);
+                let bit = 1u64 << (h % 64);
+                let maybe = bits & bit != 0;
+                bits |= bit;
+                maybe && entries[..i].iter().any(|e| e.key == entries[i].key)
+            })
+            .collect()
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        (0..entries.len())
+            .filter(|&i| !seen.insert(entries[i].key.as_ref()))
+            .collect()
+    };
+    for &i in at.iter().rev() {
+        entries.remove(i);
+    }
+    at.len() as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vcf::error::VcfErrorKind;
     use crate::vcf::reader::VcfReader;
     use serde_json::{json, Value};
 
@@ -953,7 +1140,9 @@ mod tests {
         assert_eq!(b.variants[0].end_pos, 1951);
         assert_eq!(b.variants[1].alt.as_deref(), Some("<NON_REF>"));
         assert_eq!(b.genotypes.len(), 4);
-        assert_eq!(b.genotypes[0].alt_dosage, None);
+        // Issue case 9: a called 0/0 on a record without ALT holds 0 copies of any ALT.
+        assert_eq!(b.genotypes[0].alt_dosage, Some(0));
+        assert_eq!(b.genotypes[1].alt_dosage, None, "a missing call");
         assert_eq!(b.genotypes[0].dp, Some(3));
         assert_eq!(b.genotypes[1].gt, None);
         assert_eq!(b.genotypes[2].phased, None);
@@ -1119,5 +1308,422 @@ mod tests {
         assert_eq!(g.dp, Some(1));
         let f: Value = serde_json::from_str(g.format.as_deref().unwrap()).unwrap();
         assert_eq!(f, json!({"FT": ["P-2", "P-1"]}));
+    }
+
+    /// Rows and warnings of `records` under HEAD with `extra` header lines (samples S1, S2).
+    fn run_extra(extra: &str, records: &str) -> (RowBatch, Warnings) {
+        let mut r = decomposer_input("S1\tS2", extra, records);
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        while let Some((ln, line)) = r.next_line().unwrap() {
+            let line = line.to_vec();
+            d.decompose(ln, &line, &mut b).unwrap();
+        }
+        (b, d.warnings.clone())
+    }
+
+    fn annotation_of(v: &VariantRow) -> (Option<&str>, Option<&str>, Option<&str>) {
+        (
+            v.gene.as_deref(),
+            v.consequence.as_deref(),
+            v.impact.as_deref(),
+        )
+    }
+
+    /// VEP's header line as VEP 110 writes it (`--vcf`), under `key`.
+    fn vep_header(key: &str) -> String {
+        format!(
+            "##INFO=<ID={key},Number=.,Type=String,Description=\"Consequence annotations from Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|Existing_variation|DISTANCE|STRAND|FLAGS|SYMBOL_SOURCE|HGNC_ID\">\n\
+##INFO=<ID=SVTYPE,Number=1,Type=String,Description=\"Type of structural variant\">\n\
+##INFO=<ID=SVLEN,Number=.,Type=Integer,Description=\"Difference in length between REF and ALT alleles\">\n"
+        )
+    }
+
+    /// Case 1: VEP names a symbolic SV's allele by the SO term of its class.
+    #[test]
+    fn vep_csq_on_symbolic_sv_is_matched_by_its_class() {
+        let rec = "1\t41196311\tDEL1\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL;END=41277500;CSQ=deletion|transcript_ablation|HIGH|BRCA1|ENSG00000012048|Transcript|ENST00000357654|protein_coding||||||||||||-1||HGNC|HGNC:1100,deletion|upstream_gene_variant|MODIFIER|NBR2|ENSG00000198496|Transcript|ENST00000467274|lncRNA||||||||||||1||HGNC|HGNC:20691\tGT\t0/1\t0/0\n\
+1\t500\tTR1\tN\t<CNV:TR>\t.\tPASS\tSVTYPE=CNV;END=530;CSQ=CAGCAGCAGCAG|intron_variant|MODIFIER|HTT|ENSG00000197386|Transcript|ENST00000355072|protein_coding||||||||||||1||HGNC|HGNC:4851\tGT\t0/1\t0/0\n";
+        let (b, _) = run_extra(&vep_header("CSQ"), rec);
+        assert_eq!(
+            annotation_of(&b.variants[0]),
+            (Some("BRCA1"), Some("transcript_ablation"), Some("HIGH"))
+        );
+        // One ALT whose allele VEP spelled as an expanded repeat: its entries are its own.
+        assert_eq!(
+            annotation_of(&b.variants[1]),
+            (Some("HTT"), Some("intron_variant"), Some("MODIFIER"))
+        );
+    }
+
+    /// Case 2: VEP's output under gnomAD's `vep` key, matched by ALLELE_NUM.
+    #[test]
+    fn vep_output_found_by_description_and_matched_by_allele_num() {
+        let extra = "##INFO=<ID=vep,Number=.,Type=String,Description=\"Consequence annotations from Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|ALLELE_NUM|DISTANCE\">\n";
+        let rec = "1\t100\t.\tA\tC,G\t.\tPASS\tvep=C|missense_variant|MODERATE|GENE1|ENSG1|Transcript|ENST1|protein_coding|1|,G|synonymous_variant|LOW|GENE1|ENSG1|Transcript|ENST1|protein_coding|2|\tGT\t0/1\t0/2\n";
+        let (b, _) = run_extra(extra, rec);
+        assert_eq!(
+            annotation_of(&b.variants[0]),
+            (Some("GENE1"), Some("missense_variant"), Some("MODERATE"))
+        );
+        assert_eq!(
+            annotation_of(&b.variants[1]),
+            (Some("GENE1"), Some("synonymous_variant"), Some("LOW"))
+        );
+        // `--vcf_info_field ANN`: VEP's layout under SnpEff's key is read as VEP's.
+        let extra = "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Consequence annotations from Ensembl VEP. Format: Allele|Gene|Consequence|SYMBOL|IMPACT\">\n";
+        let rec =
+            "1\t100\t.\tA\tC\t.\tPASS\tANN=C|ENSG1|missense_variant|GENE1|MODERATE\tGT\t0/1\t0/0\n";
+        let (b, _) = run_extra(extra, rec);
+        assert_eq!(
+            annotation_of(&b.variants[0]),
+            (Some("GENE1"), Some("missense_variant"), Some("MODERATE"))
+        );
+    }
+
+    /// Case 3: `*` is left out of VEP's shared-first-base rule; breakends by their string.
+    #[test]
+    fn vep_star_and_breakend_alleles() {
+        let rec = "1\t100\t.\tAT\tA,*\t.\tPASS\tCSQ=-|frameshift_variant|HIGH|BRCA2|ENSG00000139618|Transcript|ENST00000380152|protein_coding|10/27||||||||||||-1||HGNC|HGNC:1101\tGT\t0/1\t1/2\n\
+1\t200\tBND1\tG\tG]17:198982],G[13:123456[\t.\tPASS\tSVTYPE=BND;CSQ=G]17:198982]|feature_truncation|HIGH|GENE17|E17|Transcript|T17|protein_coding||||||||||||1||HGNC|H:1,G[13:123456[|intron_variant|MODIFIER|GENE13|E13|Transcript|T13|protein_coding||||||||||||1||HGNC|H:2\tGT\t0/1\t0/2\n";
+        let (b, _) = run_extra(&vep_header("CSQ"), rec);
+        assert_eq!(
+            annotation_of(&b.variants[0]),
+            (Some("BRCA2"), Some("frameshift_variant"), Some("HIGH"))
+        );
+        assert_eq!(
+            annotation_of(&b.variants[1]),
+            (None, None, None),
+            "`*` has no entry"
+        );
+        assert_eq!(b.variants[2].gene.as_deref(), Some("GENE17"));
+        assert_eq!(b.variants[3].gene.as_deref(), Some("GENE13"));
+    }
+
+    /// Case 4: BCSQ per ALT by its dna_change (bcftools csq on a multi-allelic record).
+    #[test]
+    fn bcsq_consequence_of_each_alt() {
+        let extra = "##INFO=<ID=BCSQ,Number=.,Type=String,Description=\"Haplotype-aware consequence annotation from BCFtools/csq, see http://samtools.github.io/bcftools/howtos/csq-calling.html for details. Format: Consequence|gene|transcript|biotype|strand|amino_acid_change|dna_change\">\n";
+        let rec = "1\t100\t.\tA\tC,G\t.\tPASS\tBCSQ=missense|GENE1|ENST00000001|protein_coding|+|34K>34N|100A>C,synonymous|GENE1|ENST00000001|protein_coding|+|34K|100A>G\tGT\t0/1\t0/2\n";
+        let (b, _) = run_extra(extra, rec);
+        assert_eq!(
+            annotation_of(&b.variants[0]),
+            (Some("GENE1"), Some("missense"), Some("MODERATE"))
+        );
+        assert_eq!(
+            annotation_of(&b.variants[1]),
+            (Some("GENE1"), Some("synonymous"), Some("LOW"))
+        );
+    }
+
+    /// Case 5: SVLEN gives the span of a symbolic DEL/DUP/CNV/INV when END is absent.
+    #[test]
+    fn svlen_sets_end_pos_when_end_is_absent() {
+        let rec = "1\t1000\tsv1\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL;SVLEN=-5000\tGT\t0/1\t0/0\n\
+1\t1000\tsv2\tN\t<DEL>,<DUP:TANDEM>\t.\tPASS\tSVLEN=-100,+200\tGT\t0/1\t0/2\n\
+1\t1000\tsv3\tN\t<DEL>\t.\tPASS\tSVLEN=-5000;END=1200\tGT\t0/1\t0/0\n\
+1\t1000\tsv4\tN\t<INS>\t.\tPASS\tSVLEN=300\tGT\t0/1\t0/0\n\
+1\t1000\tsv5\tN\t<INV>\t.\tPASS\tSVLEN=.\tGT\t0/1\t0/0\n";
+        let (b, _) = run_extra(&vep_header("CSQ"), rec);
+        let ends: Vec<(Option<&str>, i64)> = b
+            .variants
+            .iter()
+            .map(|v| (v.alt.as_deref(), v.end_pos))
+            .collect();
+        assert_eq!(
+            ends,
+            vec![
+                (Some("<DEL>"), 6000),
+                (Some("<DEL>"), 1100),
+                (Some("<DUP:TANDEM>"), 1200),
+                (Some("<DEL>"), 1200), // END present wins
+                (Some("<INS>"), 1000), // an insertion spans no reference
+                (Some("<INV>"), 1000), // SVLEN missing
+            ]
+        );
+    }
+
+    /// Case 6: every INFO and FORMAT value is valid JSON, written from what was parsed.
+    #[test]
+    fn awkward_numbers_give_valid_json() {
+        let extra = "##INFO=<ID=HOMLEN,Number=.,Type=Integer,Description=\"x\">\n\
+##INFO=<ID=FL,Number=.,Type=Float,Description=\"x\">\n\
+##INFO=<ID=I1,Number=1,Type=Integer,Description=\"x\">\n\
+##INFO=<ID=F1,Number=1,Type=Float,Description=\"x\">\n\
+##FORMAT=<ID=FI,Number=1,Type=Integer,Description=\"x\">\n\
+##FORMAT=<ID=FF,Number=1,Type=Float,Description=\"x\">\n";
+        let awkward = [
+            "007",
+            "+5",
+            "1e5",
+            ".5",
+            "5.",
+            "-0",
+            "NaN",
+            "Inf",
+            "0x1F",
+            "123456789012345678901234567890",
+            "1e-99999",
+        ];
+        let mut recs = String::new();
+        for a in awkward {
+            recs.push_str(&format!(
+                "1\t100\t.\tA\tC\t.\tPASS\tI1={a};F1={a};HOMLEN={a},{a};FL={a},.\tGT:FI:FF\t0/1:{a}:{a}\t0/0:.:{a}\n"
+            ));
+        }
+        recs.push_str("1\t100\t.\tA\tC\t.\tPASS\tHOMLEN=1,2,.;FL=1,2,.\tGT\t0/1\t0/0\n");
+        let (b, w) = run_extra(extra, &recs);
+        for v in &b.variants {
+            serde_json::from_str::<Value>(&v.info)
+                .unwrap_or_else(|e| panic!("line {}: {}: {e}", v.line, v.info));
+        }
+        for g in &b.genotypes {
+            if let Some(f) = &g.format {
+                serde_json::from_str::<Value>(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+            }
+        }
+        let i = info(&b.variants[0]);
+        assert_eq!(i["HOMLEN"], json!([7, 7]));
+        assert_eq!((&i["I1"], &i["F1"]), (&json!(7), &json!(7.0)));
+        let i = info(&b.variants[6]);
+        assert_eq!((&i["I1"], &i["F1"]), (&json!("NaN"), &json!("nan")));
+        let i = info(&b.variants[8]);
+        assert_eq!(i["F1"], json!(31.0));
+        let i = info(&b.variants[11]);
+        assert_eq!(i, json!({"HOMLEN": [1, 2, null], "FL": [1, 2, null]}));
+        let f: Value = serde_json::from_str(b.genotypes[0].format.as_deref().unwrap()).unwrap();
+        assert_eq!(f, json!({"FI": 7, "FF": 7.0}));
+        // Text that is not an Integer stays text, counted.
+        assert!(w.0["info_type_mismatch"] > 0 && w.0["format_type_mismatch"] > 0);
+    }
+
+    /// Case 6: what jsonb cannot store is a format error naming line and field. A NUL in
+    /// a sample column is refused with the column; in INFO it is replaced (U+FFFD) and
+    /// counted; the JSON writer's own refusals (NUL, jsonb's size limits) are tested in
+    /// json.rs and reach the caller as `VcfError::format(line, "INFO" | "FORMAT", …)`.
+    #[test]
+    fn nul_in_values_never_reaches_jsonb() {
+        let e = err("1\t1\t.\tA\tC\t.\t.\t.\tGT:XX\t0/1:a\u{0}b\t0/1:c\n");
+        assert_eq!(
+            (e.kind, e.line, e.field),
+            (VcfErrorKind::Format, 18, "sample")
+        );
+        let (b, w) = run("1\t1\t.\tA\tC\t.\t.\tXX=a\u{0}b\tGT\t0/1\t0/1\n", ALL);
+        assert_eq!(info(&b.variants[0])["XX"], "a\u{FFFD}b");
+        assert_eq!(w.0.get("invalid_utf8_info"), Some(&1));
+    }
+
+    /// Case 7: a key given twice — the first counts, for info as for END, AF and FORMAT.
+    #[test]
+    fn repeated_keys_keep_the_first() {
+        let rec = "1\t100\t.\tA\tC\t.\tPASS\tDP=5;AF=0.25;DP=6;END=150;AF=0.5;END=300\tGT:DP:DP\t0/1:7:8\t0/0:9:10\n";
+        let (b, w) = run(rec, ALL);
+        let v = &b.variants[0];
+        assert_eq!(info(v), json!({"DP": 5, "AF": 0.25, "END": 150}));
+        assert_eq!((v.end_pos, v.af), (150, Some(0.25)));
+        assert_eq!((b.genotypes[0].dp, b.genotypes[1].dp), (Some(7), Some(9)));
+        assert_eq!(w.0.get("duplicate_info_key"), Some(&3));
+        assert_eq!(w.0.get("duplicate_format_key"), Some(&1));
+        // Many keys (looked up by hash): the same rule.
+        let many: Vec<String> = (0..70).map(|i| format!("K{i}=x")).collect();
+        let rec = format!(
+            "1\t100\t.\tA\tC\t.\tPASS\t{};DP=1;K3=y;DP=2\tGT\t0/1\t0/0\n",
+            many.join(";")
+        );
+        let (b, w) = run(&rec, ALL);
+        let i = info(&b.variants[0]);
+        assert_eq!((&i["K3"], &i["DP"]), (&json!("x"), &json!(1)));
+        assert_eq!(w.0.get("duplicate_info_key"), Some(&2));
+    }
+
+    /// Case 8: header lines htslib tolerates load; their warnings reach the load's.
+    #[test]
+    fn tolerated_header_lines_load() {
+        let extra = "##INFO=<ID=X1,Number=1,Type=Integer,Description=\"trailing\">  \n\
+##INFO=<ID=X2,Number=1,Type=Integer,Description=unquoted, with comma>\n\
+##INFO=<ID=X3,Number=1,Type=Integer,Description=\"unterminated>\n";
+        let rec = "1\t100\t.\tA\tC\t.\tPASS\tX1=1;X2=2;X3=3\tGT\t0/1\t0/0\n";
+        let (b, w) = run_extra(extra, rec);
+        // X2's line is skipped as htslib skips it: X2 loads as an undeclared String.
+        assert_eq!(info(&b.variants[0]), json!({"X1": 1, "X2": "2", "X3": 3}));
+        assert_eq!(w.0.get("malformed_header_line"), Some(&1));
+        assert_eq!(w.0.get("incomplete_header_line"), Some(&1));
+        assert_eq!(w.0.get("undeclared_info_key"), Some(&1));
+    }
+
+    /// Case 9: on a record without ALT, a called genotype holds 0 copies of any ALT.
+    #[test]
+    fn no_alt_record_called_genotype_has_zero_dosage() {
+        let rec = "1\t3000\t.\tT\t.\t.\tLowQual\t.\tGT:DP\t0|0:8\t./.:.\n";
+        let (b, _) = run(rec, ALL);
+        assert_eq!(
+            (b.genotypes[0].alt_dosage, b.genotypes[1].alt_dosage),
+            (Some(0), None)
+        );
+    }
+
+    /// Case 10: a Flag given a value is true, counted.
+    #[test]
+    fn flag_with_a_value_is_true() {
+        let (b, w) = run("1\t100\t.\tA\tC\t.\tPASS\tDB=1,2\tGT\t0/1\t0/0\n", ALL);
+        assert_eq!(info(&b.variants[0]), json!({"DB": true}));
+        assert_eq!(w.0.get("info_flag_with_value"), Some(&1));
+    }
+
+    /// Case 10: `ad` only for a per-allele AD; VarScan's Number=1 AD stays in `format`.
+    #[test]
+    fn ad_column_only_for_per_allele_ad() {
+        let varscan = HEAD.replace(
+            "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"x\">",
+            "##FORMAT=<ID=AD,Number=1,Type=Integer,Description=\"Depth of variant-supporting bases (reads2)\">\n##FORMAT=<ID=RD,Number=1,Type=Integer,Description=\"Depth of reference-supporting bases (reads1)\">",
+        );
+        let text = format!(
+            "{varscan}1\t100\t.\tA\tC\t.\tPASS\tDP=30\tGT:RD:AD:DP\t0/1:20:10:30\t0/0:25:0:25\n"
+        );
+        let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        d.decompose(ln, &line, &mut b).unwrap();
+        let g = &b.genotypes[0];
+        assert_eq!(g.ad, None);
+        let f: Value = serde_json::from_str(g.format.as_deref().unwrap()).unwrap();
+        assert_eq!(f, json!({"RD": 20, "AD": 10}));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        // GATK 3's Number=. AD with one value per allele is still [REF, ALT].
+        let gatk3 = "##FORMAT=<ID=AD,Number=.,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n";
+        let text = HEAD.replace(
+            "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"x\">\n",
+            gatk3,
+        );
+        let text = format!("{text}1\t100\t.\tA\tC,G\t.\tPASS\t.\tGT:AD\t0/1:5,3,2\t0/0:4\n");
+        let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        d.decompose(ln, &line, &mut b).unwrap();
+        assert_eq!(b.genotypes[2].ad, Some(vec![Some(5), Some(2)]));
+        assert_eq!(
+            b.genotypes[1].ad, None,
+            "one value under Number=.: not per allele"
+        );
+        assert_eq!(b.genotypes[1].format.as_deref(), Some("{\"AD\":[4]}"));
+    }
+
+    /// Case 10: freebayes' Float GQ is kept in `format` as a number; `gq` stays NULL.
+    #[test]
+    fn float_gq_is_kept_in_format() {
+        let fb = HEAD.replace(
+            "##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"x\">",
+            "##FORMAT=<ID=GQ,Number=1,Type=Float,Description=\"Genotype Quality, the Phred-scaled marginal (or unconditional) probability of the called genotype\">",
+        );
+        let text = format!("{fb}1\t100\t.\tA\tC\t.\tPASS\t.\tGT:GQ:DP\t0/1:23.5:10\t0/0:160:9\n");
+        let mut r = VcfReader::from_bytes(text.into_bytes()).unwrap();
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        d.decompose(ln, &line, &mut b).unwrap();
+        assert_eq!((b.genotypes[0].gq, b.genotypes[0].dp), (None, Some(10)));
+        assert_eq!(b.genotypes[0].format.as_deref(), Some("{\"GQ\":23.5}"));
+        assert_eq!(b.genotypes[1].format.as_deref(), Some("{\"GQ\":160}"));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    }
+
+    /// Case 10: of two `##INFO` definitions of one key, the first counts (htslib).
+    #[test]
+    fn first_info_definition_counts() {
+        let extra = "##INFO=<ID=Q1,Number=1,Type=Integer,Description=\"first\">\n\
+##INFO=<ID=Q1,Number=1,Type=String,Description=\"second\">\n";
+        let (b, w) = run_extra(extra, "1\t100\t.\tA\tC\t.\tPASS\tQ1=12\tGT\t0/1\t0/0\n");
+        assert_eq!(info(&b.variants[0]), json!({"Q1": 12}));
+        assert_eq!(w.0.get("duplicate_header_definition"), Some(&1));
+    }
+
+    /// Case 10: SnpEff ANN's Allele without regard to case; regulatory_region_ablation's
+    /// impact from VEP's table when the annotation has none.
+    #[test]
+    fn ann_case_and_regulatory_region_ablation() {
+        let extra = "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Functional annotations: 'Allele | Annotation | Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID | Transcript_BioType | Rank | HGVS.c | HGVS.p | cDNA.pos / cDNA.length | CDS.pos / CDS.length | AA.pos / AA.length | Distance | ERRORS / WARNINGS / INFO' \">\n\
+##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from Ensembl VEP. Format: Allele|Consequence|SYMBOL\">\n";
+        let rec = "1\t100\t.\tA\tc\t.\tPASS\tANN=C|missense_variant|MODERATE|GENE1|ENSG1|transcript|ENST1|protein_coding|2/5|c.10A>C|p.Lys4Asn|10/100|10/90|4/30||\tGT\t0/1\t0/0\n\
+1\t200\t.\tACGT\tA\t.\tPASS\tCSQ=-|regulatory_region_ablation&regulatory_region_variant|\tGT\t0/1\t0/0\n";
+        let (b, _) = run_extra(extra, rec);
+        assert_eq!(b.variants[0].gene.as_deref(), Some("GENE1"));
+        assert_eq!(
+            annotation_of(&b.variants[1]),
+            (
+                None,
+                Some("regulatory_region_ablation&regulatory_region_variant"),
+                Some("MODIFIER")
+            )
+        );
+    }
+
+    /// Case 10: `END=.` is END absent.
+    #[test]
+    fn end_dot_is_absent() {
+        let (b, _) = run("1\t100\t.\tACG\tA\t.\tPASS\tEND=.\tGT\t0/1\t0/0\n", ALL);
+        assert_eq!(b.variants[0].end_pos, 102);
+        assert_eq!(info(&b.variants[0]), json!({"END": null}));
+    }
+
+    /// tests/data/fidelity_cases.vcf: one record per case, as each tool writes it.
+    #[test]
+    fn fidelity_cases_file() {
+        let text = include_str!("../../../tests/data/fidelity_cases.vcf");
+        let mut r = VcfReader::from_bytes(text.as_bytes().to_vec()).unwrap();
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        while let Some((ln, line)) = r.next_line().unwrap() {
+            let line = line.to_vec();
+            d.decompose(ln, &line, &mut b).unwrap();
+        }
+        let v = &b.variants;
+        let ann: Vec<_> = v.iter().map(annotation_of).collect();
+        assert_eq!(
+            ann[0],
+            (Some("BRCA1"), Some("transcript_ablation"), Some("HIGH"))
+        );
+        assert_eq!(v[1].end_pos, 41_305_000);
+        assert_eq!(
+            ann[2],
+            (Some("BRCA2"), Some("frameshift_variant"), Some("HIGH"))
+        );
+        assert_eq!(ann[3], (None, None, None));
+        assert_eq!(ann[4].1, Some("missense"));
+        assert_eq!(ann[5].1, Some("synonymous"));
+        assert_eq!(
+            info(&v[6]),
+            json!({"HOMLEN": [7, 5], "AF": "nan", "DP": 5, "DB": true})
+        );
+        let g = &b.genotypes;
+        assert_eq!(g[12].format.as_deref(), Some("{\"AD\":10,\"GQ\":23.5}"));
+        assert_eq!(
+            (g[12].ad.as_ref(), g[12].gq, g[12].dp),
+            (None, None, Some(30))
+        );
+        assert_eq!(
+            (v[7].end_pos, g[14].alt_dosage, g[15].alt_dosage),
+            (4000, Some(0), None)
+        );
+        assert_eq!(
+            info(&v[8])["TRAIL"]
+                .as_i64()
+                .zip(info(&v[8])["OPEN"].as_i64()),
+            Some((1, 3))
+        );
+        assert_eq!(ann[8].0, Some("GENE3"));
+        assert_eq!(
+            d.warnings.to_json(),
+            "{\"duplicate_header_definition\": 1, \"duplicate_info_key\": 1, \"incomplete_header_line\": 1, \"info_flag_with_value\": 1, \"malformed_header_line\": 1, \"undeclared_info_key\": 1}"
+        );
     }
 }
