@@ -1,15 +1,26 @@
-//! One VCF data line → one [`VariantRow`] per ALT allele plus [`GenotypeRow`]s (CONTRACT §5):
-//! Number=A/R/G slicing for INFO and FORMAT, `normalize` trimming, END/`end_pos`, ANN/CSQ/
-//! BCSQ for *this* ALT, GT dosage and the `genotypes` modes, lenient warnings as htslib.
+//! One VCF data line → one [`VariantRow`] per ALT allele plus its
+//! [`GenotypeRow`](super::rows::GenotypeRow)s (CONTRACT §5): Number=A/R/G slicing for INFO
+//! and FORMAT, `normalize` trimming, END/`end_pos`, ANN/CSQ/BCSQ for *this* ALT, GT dosage
+//! and the `genotypes` modes, lenient warnings as htslib.
+//!
+//! The line is read column by column by [`super::record`] (fixed columns, INFO, FORMAT and
+//! samples, Number=A/R/G picking); this module checks the column count, keeps what a file's
+//! records share, and assembles each ALT's rows.
 
 use super::annotation::{self, Annotation};
 use super::error::{VcfError, Warnings};
-use super::genotype::{g_count, g_indices, Call, GtError};
-use super::header::{FieldDef, Header, Number, ValueType};
-use super::json::{self, JsonObject};
+use super::genotype::Call;
+use super::header::Header;
+use super::json;
+use super::record::fixed::{self, Fixed};
+use super::record::info::{self, InfoEntry, KnownInfo, Prepared};
+use super::record::samples::{self, FormatLayout, GenotypeContext};
+use super::record::AltRow;
 use super::redact::Redactor;
-use super::rows::{GenotypeRow, RowBatch, VariantRow};
+use super::rows::{RowBatch, VariantRow};
 use std::borrow::Cow;
+
+pub use super::record::fixed::{trim_alleles, MAX_POS, MAX_RECORD_WORK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenotypeMode {
@@ -38,15 +49,6 @@ pub struct LoadOptions {
     pub keep_header_commands: bool,
 }
 
-/// Positions must fit what htslib and our indexes expect.
-pub const MAX_POS: i64 = i32::MAX as i64;
-
-/// Bytes of record text a record may make us read and write across its ALT rows (each row
-/// slices INFO, and FORMAT per sample, from the whole record). Real data stays far below: a
-/// 1,000-sample record with 50 ALTs and PL is ~0.2 GiB; a crafted 18 MB line with 3,000 ALTs
-/// would be ~50 GiB of work and output.
-pub const MAX_RECORD_WORK: u64 = 1 << 30;
-
 pub struct Decomposer<'h> {
     header: &'h Header,
     opts: LoadOptions,
@@ -57,199 +59,28 @@ pub struct Decomposer<'h> {
     layout: FormatLayout<'h>,
 }
 
-/// Column names for messages.
-const COLUMNS: [&str; 9] = [
-    "CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-];
-
-fn utf8<'a>(line: u64, field: &'static str, b: &'a [u8]) -> Result<&'a str, VcfError> {
-    if b.contains(&0) {
-        return Err(VcfError::format(line, field, "NUL byte"));
-    }
-    std::str::from_utf8(b).map_err(|_| VcfError::format(line, field, "invalid UTF-8"))
+/// FORMAT keys and the fields of each sample column.
+#[derive(Default)]
+struct Samples<'a> {
+    format: Vec<&'a str>,
+    fields: Vec<Vec<&'a str>>,
 }
 
-fn is_iupac_base(b: u8) -> bool {
-    matches!(
-        b.to_ascii_uppercase(),
-        b'A' | b'C'
-            | b'G'
-            | b'T'
-            | b'N'
-            | b'R'
-            | b'Y'
-            | b'S'
-            | b'W'
-            | b'K'
-            | b'M'
-            | b'B'
-            | b'D'
-            | b'H'
-            | b'V'
-    )
-}
-
-/// Trim bases shared by REF and ALT, keeping one (suffix first, then prefix, moving POS),
-/// as `bcftools norm` does without a reference. Only for plain-base alleles.
-pub fn trim_alleles<'a>(pos: i64, r: &'a str, a: &'a str) -> (i64, &'a str, &'a str) {
-    if !r.bytes().all(is_iupac_base) || !a.bytes().all(is_iupac_base) {
-        return (pos, r, a);
-    }
-    let (mut r, mut a) = (r.as_bytes(), a.as_bytes());
-    while r.len() > 1 && a.len() > 1 && r[r.len() - 1].eq_ignore_ascii_case(&a[a.len() - 1]) {
-        r = &r[..r.len() - 1];
-        a = &a[..a.len() - 1];
-    }
-    let mut p = pos;
-    while r.len() > 1 && a.len() > 1 && r[0].eq_ignore_ascii_case(&a[0]) {
-        r = &r[1..];
-        a = &a[1..];
-        p += 1;
-    }
-    // SAFETY of from_utf8: slices of ASCII bases.
-    (
-        p,
-        std::str::from_utf8(r).unwrap_or_default(),
-        std::str::from_utf8(a).unwrap_or_default(),
-    )
-}
-
-/// One INFO or FORMAT value: String items redacted (CONTRACT §5 v2, rule 5) and split at
-/// commas when its Number
-/// needs slicing. Items are ranges into `raw`, so each ALT row picks its values without
-/// scanning the text again; INFO values are prepared once per record.
-struct Value<'a> {
-    raw: Cow<'a, str>,
-    items: Vec<std::ops::Range<usize>>,
-}
-
-impl<'a> Value<'a> {
-    /// `def` None = undeclared (one String, kept whole).
-    fn new(def: Option<&FieldDef>, raw: &'a str, redactor: &Redactor) -> Self {
-        let (def, declared) = match def {
-            Some(d) => (d, true),
-            None => (&FieldDef::UNDECLARED, false),
-        };
-        let raw = if def.ty == ValueType::String {
-            redactor.items(raw)
-        } else {
-            Cow::Borrowed(raw)
-        };
-        let sliced = declared && raw != "." && !matches!(def.number, Number::Count(1));
-        let items = if sliced {
-            split_ranges(&raw)
-        } else {
-            Vec::new()
-        };
-        Value { raw, items }
-    }
-
-    /// A list read as is, not redacted (AD: numbers only).
-    fn split(raw: &'a str) -> Self {
-        Value {
-            raw: Cow::Borrowed(raw),
-            items: split_ranges(raw),
-        }
-    }
-
-    fn all(&self) -> impl Iterator<Item = &str> {
-        (0..self.items.len()).map(|i| self.item(i))
-    }
-
-    fn item(&self, i: usize) -> &str {
-        &self.raw[self.items[i].clone()]
-    }
-}
-
-/// Byte ranges of the comma-separated items of `raw`.
-fn split_ranges(raw: &str) -> Vec<std::ops::Range<usize>> {
-    let mut items = Vec::new();
-    let mut start = 0;
-    for i in memchr::memchr_iter(b',', raw.as_bytes()) {
-        items.push(start..i);
-        start = i + 1;
-    }
-    items.push(start..raw.len());
-    items
-}
-
-/// Which items of a list belong to one row.
-enum Pick {
-    One(usize),
-    Many(Vec<usize>),
-    All,
-}
-
-/// Pick from `n` items per `number` for ALT `k` (1-based; None for a no-ALT row).
-/// Err(()) = count does not match the record (kept whole, warned by the caller).
-fn pick(
-    number: Number,
-    n: usize,
-    n_alt: usize,
-    k: Option<usize>,
-    ploidy: usize,
-) -> Result<Pick, ()> {
-    match (number, k) {
-        (Number::Count(1), _) | (Number::Count(0), _) => Ok(Pick::One(0)),
-        (Number::A, Some(k)) => {
-            if n == n_alt {
-                Ok(Pick::One(k - 1))
-            } else {
-                Err(())
-            }
-        }
-        (Number::R, Some(k)) => {
-            if n == n_alt + 1 {
-                Ok(Pick::Many(vec![0, k]))
-            } else {
-                Err(())
-            }
-        }
-        (Number::G, Some(k)) => {
-            for p in [ploidy, 2, 1] {
-                if n == g_count(n_alt + 1, p) {
-                    return Ok(Pick::Many(g_indices(k, p)));
-                }
-            }
-            Err(())
-        }
-        _ => Ok(Pick::All),
-    }
-}
-
-/// Write one typed value into `obj`. Returns (type ok, count ok).
-fn write_field(
-    obj: &mut JsonObject,
-    key: &str,
-    def: Option<&FieldDef>,
-    v: &Value,
-    n_alt: usize,
-    k: Option<usize>,
-    ploidy: usize,
-) -> (bool, bool) {
-    // Undeclared keys are one String, kept whole (htslib takes them as String).
-    let (def, declared) = match def {
-        Some(d) => (d, true),
-        None => (&FieldDef::UNDECLARED, false),
-    };
-    // A lone "." is the whole value missing, whatever its Number.
-    if !declared || v.raw == "." || matches!(def.number, Number::Count(1)) {
-        return (obj.scalar(key, def.ty, &v.raw), true);
-    }
-    match pick(def.number, v.items.len(), n_alt, k, ploidy) {
-        Ok(Pick::One(i)) => (obj.scalar(key, def.ty, v.item(i)), true),
-        Ok(Pick::Many(ix)) => (
-            obj.array(key, def.ty, ix.into_iter().map(|i| v.item(i))),
-            true,
-        ),
-        Ok(Pick::All) => (obj.array(key, def.ty, v.all()), true),
-        Err(()) => (obj.array(key, def.ty, v.all()), false),
-    }
-}
-
-struct InfoEntry<'a> {
-    key: Cow<'a, str>,
-    value: Option<Cow<'a, str>>,
+/// One record read column by column: what each of its rows is made from.
+struct Record<'r, 'a, 'h> {
+    ln: u64,
+    fixed: &'r Fixed<'a>,
+    info: &'r [InfoEntry<'a>],
+    prepared: &'r [Prepared<'r, 'h>],
+    known: &'r KnownInfo<'r>,
+    end: Option<i64>,
+    af: Option<Vec<&'r str>>,
+    /// SVLEN, one per ALT (Number=A in VCF 4.4, `.` before).
+    svlen: Vec<&'r str>,
+    /// What VEP calls each ALT, when the record has VEP's output.
+    vep_alleles: Option<Vec<Vec<String>>>,
+    format: &'r [&'a str],
+    samples: &'r [Vec<&'a str>],
 }
 
 impl<'h> Decomposer<'h> {
@@ -281,12 +112,64 @@ impl<'h> Decomposer<'h> {
         self.redactor.free_text(s)
     }
 
+    /// The rows of data line `line` (line number `ln`) into `batch`.
     pub fn decompose(
         &mut self,
         ln: u64,
         line: &[u8],
         batch: &mut RowBatch,
     ) -> Result<(), VcfError> {
+        let cols = self.columns(ln, line)?;
+        let row_bytes = if self.opts.genotypes == GenotypeMode::None {
+            cols[7].len()
+        } else {
+            line.len()
+        };
+        let fixed = fixed::parse(ln, &cols, row_bytes)?;
+        if !self.header.contigs.contains(fixed.chrom) {
+            self.warnings.add("undeclared_contig");
+        }
+        let info = info::parse_info(cols[7], &mut self.warnings);
+        let known = KnownInfo::find(&info, self.header);
+        let end = known.end(ln)?;
+        let samples = self.samples(ln, &cols, fixed.alts.len())?;
+        let prepared = info::prepare(&info, self.header, &self.redactor);
+        let rec = Record {
+            ln,
+            fixed: &fixed,
+            info: &info,
+            prepared: &prepared,
+            known: &known,
+            end,
+            af: known.af.map(|v| v.split(',').collect()),
+            svlen: known.svlen.map_or(Vec::new(), |v| v.split(',').collect()),
+            vep_alleles: known
+                .csq
+                .map(|_| annotation::vep_alleles(fixed.ref_allele, &fixed.alts, known.svtype())),
+            format: &samples.format,
+            samples: &samples.fields,
+        };
+        let n_alt = fixed.alts.len();
+        for k in 1..=n_alt.max(1) {
+            let k = (n_alt > 0).then_some(k);
+            self.rows(
+                &rec,
+                AltRow {
+                    k,
+                    n_alt,
+                    first: k.unwrap_or(1) == 1,
+                },
+                batch,
+            )?;
+        }
+        batch.records += 1;
+        Ok(())
+    }
+
+    /// The line's tab-separated columns, after checking their count. Sites-only loads split
+    /// off the fixed columns only (htslib too parses sample columns lazily); the count holds
+    /// for every line.
+    fn columns<'a>(&self, ln: u64, line: &'a [u8]) -> Result<Vec<&'a [u8]>, VcfError> {
         let n_samples = self.header.samples.len();
         let expected = if n_samples == 0 { 8 } else { 9 + n_samples };
         let n_cols = memchr::memchr_iter(b'\t', line).count() + 1;
@@ -298,577 +181,135 @@ impl<'h> Decomposer<'h> {
                 format!("expected {expected} tab-separated columns, found {n_cols}"),
             ));
         }
-        // Sites-only loads split off the fixed columns only.
         let wanted = if self.opts.genotypes == GenotypeMode::None {
             n_cols.min(9)
         } else {
             n_cols
         };
-        let cols: Vec<&[u8]> = line.split(|&b| b == b'\t').take(wanted).collect();
-        let mut fixed = [""; 7];
-        for i in 0..7 {
-            fixed[i] = utf8(ln, COLUMNS[i], cols[i])?;
-        }
-        let [chrom, pos_s, id, ref_allele, alt_s, qual_s, filter_s] = fixed;
-        if chrom.is_empty() || chrom.contains(' ') {
-            return Err(VcfError::format(ln, "CHROM", "empty or contains a space"));
-        }
-        if !self.header.contigs.contains(chrom) {
-            self.warnings.add("undeclared_contig");
-        }
-        let pos: i64 = if !pos_s.is_empty() && pos_s.bytes().all(|b| b.is_ascii_digit()) {
-            pos_s
-                .parse()
-                .ok()
-                .filter(|p| *p <= MAX_POS)
-                .ok_or_else(|| {
-                    VcfError::format(ln, "POS", format!("out of range (0 to {MAX_POS})"))
-                })?
-        } else {
-            return Err(VcfError::format(ln, "POS", "not a non-negative integer"));
-        };
-        if ref_allele.is_empty() || !ref_allele.bytes().all(is_iupac_base) {
-            return Err(VcfError::format(
-                ln,
-                "REF",
-                "must be one or more bases (A, C, G, T, N or IUPAC codes)",
-            ));
-        }
-        let alts: Vec<&str> = if alt_s == "." {
-            Vec::new()
-        } else {
-            alt_s.split(',').collect()
-        };
-        if alts.iter().any(|a| a.is_empty() || a.contains(' ')) {
-            return Err(VcfError::format(
-                ln,
-                "ALT",
-                "empty allele or a space in an allele",
-            ));
-        }
-        let per_row = if self.opts.genotypes == GenotypeMode::None {
-            cols[7].len()
-        } else {
-            line.len()
-        };
-        let work = alts.len().max(1) as u64 * per_row as u64;
-        if work > MAX_RECORD_WORK {
-            return Err(VcfError::format(
-                ln,
-                "ALT",
-                format!(
-                    "{} ALT alleles on a {}-byte record: decomposing it would process {} MiB, over the limit of {} MiB per record",
-                    alts.len(),
-                    per_row,
-                    work >> 20,
-                    MAX_RECORD_WORK >> 20
-                ),
-            ));
-        }
-        let qual = if qual_s == "." {
-            None
-        } else {
-            Some(
-                qual_s
-                    .parse::<f32>()
-                    .map_err(|_| VcfError::format(ln, "QUAL", "not a number"))?,
-            )
-        };
-        let filter = if filter_s == "." || filter_s.is_empty() {
-            None
-        } else {
-            Some(filter_s.split(';').map(str::to_string).collect::<Vec<_>>())
-        };
-        let id = if id == "." || id.is_empty() {
-            None
-        } else {
-            Some(id.to_string())
-        };
+        Ok(line.split(|&b| b == b'\t').take(wanted).collect())
+    }
 
-        // Of a key given twice the first counts, as in htslib (`bcf_get_info` finds it).
-        let info = self.parse_info(cols[7]);
-        let known = KnownInfo::find(&info, self.header);
-        // END `.` (or empty) is END absent: htslib reads it as missing.
-        let end = match known.end {
-            None | Some(".") | Some("") => None,
-            Some(v) => Some(
-                json::parse_integer(v)
-                    .ok_or_else(|| VcfError::format(ln, "INFO", "END is not an integer"))?,
-            ),
-        };
-        let af_items: Option<Vec<&str>> = known.af.map(|v| v.split(',').collect());
-        // SVLEN, one per ALT (Number=A in VCF 4.4, `.` before): the reference span of a
-        // symbolic <DEL>/<DUP>/<CNV>/<INV> ALT when END is absent.
-        let svlen_items: Vec<&str> = known.svlen.map_or(Vec::new(), |v| v.split(',').collect());
-
-        // Samples: split and parse GT once per record, reuse across ALT rows. Sites-only
-        // loads neither store nor read them (htslib too parses sample columns lazily); the
-        // column count above still holds for every line.
-        let n_alt = alts.len();
+    /// FORMAT keys and each sample's fields, GT parsed into `self.calls`; nothing for
+    /// sites-only loads.
+    fn samples<'a>(
+        &mut self,
+        ln: u64,
+        cols: &[&'a [u8]],
+        n_alt: usize,
+    ) -> Result<Samples<'a>, VcfError> {
         let n_samples = if self.opts.genotypes == GenotypeMode::None {
             0
         } else {
-            n_samples
+            self.header.samples.len()
         };
-        let format_keys: Vec<&str> = if n_samples > 0 {
-            let f = utf8(ln, "FORMAT", cols[8])?;
-            if f == "." || f.is_empty() {
-                Vec::new()
-            } else {
-                f.split(':').collect()
-            }
-        } else {
-            Vec::new()
-        };
-        if n_samples > 0 {
-            if self.layout.text != cols[8] {
-                self.layout = FormatLayout::new(cols[8], &format_keys, self.header);
-            }
-            self.warnings
-                .add_n("undeclared_format_key", self.layout.undeclared);
-            self.warnings
-                .add_n("duplicate_format_key", self.layout.repeated);
+        if n_samples == 0 {
+            return Ok(Samples::default());
         }
-        let layout = std::mem::take(&mut self.layout);
-        let format = FormatKeys {
-            keys: format_keys,
-            layout: &layout,
-        };
-        let gt_pos = format.keys.iter().position(|k| *k == "GT");
-        let mut sample_fields: Vec<Vec<&str>> = Vec::with_capacity(n_samples);
+        let format = samples::parse_format(ln, cols[8])?;
+        self.layout
+            .update(cols[8], &format, self.header, &mut self.warnings);
         if self.calls.len() < n_samples {
             self.calls.resize_with(n_samples, Call::default);
         }
-        for s in 0..n_samples {
-            let txt = std::str::from_utf8(cols[9 + s])
-                .ok()
-                .filter(|t| !t.contains('\0'))
-                .ok_or_else(|| {
-                    VcfError::format(
-                        ln,
-                        "sample",
-                        format!("sample column {}: invalid UTF-8 or NUL byte", s + 1),
-                    )
-                })?;
-            let fields: Vec<&str> = if txt == "." {
-                Vec::new()
-            } else {
-                txt.split(':').collect()
-            };
-            if fields.len() > format.keys.len() {
-                return Err(VcfError::format(
-                    ln,
-                    "sample",
-                    format!(
-                        "sample column {} has more fields than FORMAT declares",
-                        s + 1
-                    ),
-                ));
-            }
-            let call = &mut self.calls[s];
-            match gt_pos.and_then(|i| fields.get(i)) {
-                Some(gt) => call.parse(gt, n_alt).map_err(|e| {
-                    VcfError::format(ln, "GT", match e {
-                        GtError::Syntax => format!("sample column {}: not a genotype", s + 1),
-                        GtError::AlleleOutOfRange(a) => {
-                            format!("sample column {}: allele {a} but the record has {n_alt} ALT alleles", s + 1)
-                        }
-                    })
-                })?,
-                None => {
-                    call.alleles.clear();
-                    call.phased = false;
-                }
-            }
-            sample_fields.push(fields);
+        let fields =
+            samples::parse_samples(ln, cols, &format, n_alt, &mut self.calls[..n_samples])?;
+        Ok(Samples { format, fields })
+    }
+
+    /// The variant row of `row` and, per the `genotypes` mode, its genotype rows.
+    fn rows(&mut self, rec: &Record, row: AltRow, batch: &mut RowBatch) -> Result<(), VcfError> {
+        let variant = self.variant_row(rec, row)?;
+        let variant_index = batch.variants.len();
+        batch.variants.push(variant);
+        if self.opts.genotypes == GenotypeMode::None {
+            return Ok(());
         }
-
-        // INFO values redacted and split once for all ALT rows of the record.
-        let info_values: Vec<(Option<&FieldDef>, Option<Value>)> = info
-            .iter()
-            .map(|e| {
-                let def = self.header.info.get(e.key.as_ref());
-                let value = e
-                    .value
-                    .as_deref()
-                    .map(|v| Value::new(def, v, &self.redactor));
-                (def, value)
-            })
-            .collect();
-        let svtype = known.svtype.filter(|t| !t.is_empty() && *t != ".");
-        let vep_alleles = known
-            .csq
-            .map(|_| annotation::vep_alleles(ref_allele, &alts, svtype));
-        let row_alts: Vec<Option<(usize, &str)>> = if alts.is_empty() {
-            vec![None]
-        } else {
-            alts.iter()
-                .enumerate()
-                .map(|(i, a)| Some((i + 1, *a)))
-                .collect()
+        let cx = GenotypeContext {
+            keys: rec.format,
+            layout: &self.layout,
+            redactor: &self.redactor,
+            row,
+            variant: variant_index,
         };
-        for (row_no, ra) in row_alts.into_iter().enumerate() {
-            let first = row_no == 0;
-            let k = ra.map(|(k, _)| k);
-            let (mut pos_out, mut ref_out, mut alt_out) = (pos, ref_allele, ra.map(|(_, a)| a));
-            if self.opts.normalize {
-                if let Some(a) = alt_out {
-                    let (p, r, a) = trim_alleles(pos, ref_allele, a);
-                    pos_out = p;
-                    ref_out = r;
-                    alt_out = Some(a);
-                }
-            }
-            let ref_end = pos_out + ref_out.len() as i64 - 1;
-            let end_pos = match (end, ra) {
-                (Some(e), _) => e,
-                (None, Some((k, a))) => svlen_end(a, svlen_items.get(k - 1).copied(), pos_out)
-                    .map_or(ref_end, |e| e.max(ref_end)),
-                (None, None) => ref_end,
-            };
-
-            let mut obj = JsonObject::new();
-            for (e, (def, v)) in info.iter().zip(&info_values) {
-                let def = *def;
-                if def.is_none() && first {
-                    self.warnings.add("undeclared_info_key");
-                }
-                match v {
-                    None => obj.flag(&e.key),
-                    // A Flag given a value is still a flag: true (htslib's bcf_get_info_flag).
-                    Some(_) if def.is_some_and(|d| d.ty == ValueType::Flag) => {
-                        obj.flag(&e.key);
-                        if first {
-                            self.warnings.add("info_flag_with_value");
-                        }
-                    }
-                    Some(v) => {
-                        let (type_ok, count_ok) =
-                            write_field(&mut obj, &e.key, def, v, n_alt, k, 2);
-                        if first && !type_ok {
-                            self.warnings.add("info_type_mismatch");
-                        }
-                        if first && !count_ok {
-                            self.warnings.add("info_number_mismatch");
-                        }
-                    }
-                }
-            }
-            let af = match (&af_items, k) {
-                (Some(items), Some(k)) if items.len() == n_alt => items[k - 1].parse::<f32>().ok(),
-                (Some(items), None) if items.len() == 1 => items[0].parse::<f32>().ok(),
-                _ => None,
-            };
-            let ann = match k {
-                Some(k) => {
-                    let vep = vep_alleles.as_ref().map(|a| a[k - 1].as_slice());
-                    annotate(&known, vep, pos, ref_allele, &alts, k)
-                }
-                None => Annotation::default(),
-            };
-            let info_json = obj
-                .finish()
-                .map_err(|what| VcfError::format(ln, "INFO", what))?;
-
-            let variant_index = batch.variants.len();
-            batch.variants.push(VariantRow {
-                line: ln,
-                chrom: chrom.to_string(),
-                pos: pos_out,
-                end_pos,
-                ref_allele: ref_out.to_string(),
-                alt: alt_out.map(str::to_string),
-                alt_index: k.map(|k| k as i16),
-                id: id.clone(),
-                qual,
-                filter: filter.clone(),
-                info: info_json,
-                gene: ann.gene,
-                consequence: ann.consequence,
-                impact: ann.impact,
-                af,
-            });
-
-            if self.opts.genotypes == GenotypeMode::None {
+        for (s, fields) in rec.samples.iter().enumerate() {
+            let call = &self.calls[s];
+            if self.opts.genotypes == GenotypeMode::Carriers
+                && !row.k.is_some_and(|k| call.carries(k as u32))
+            {
                 continue;
             }
-            for (s, fields) in sample_fields.iter().enumerate() {
-                let call = &self.calls[s];
-                if self.opts.genotypes == GenotypeMode::Carriers
-                    && !k.is_some_and(|k| call.carries(k as u32))
-                {
-                    continue;
-                }
-                let row = self.genotype_row(variant_index, s, &format, fields, n_alt, k, first);
-                batch
-                    .genotypes
-                    .push(row.map_err(|what| VcfError::format(ln, "FORMAT", what))?);
-            }
+            let g = samples::genotype_row(&cx, s, call, fields, &mut self.warnings)
+                .map_err(|what| VcfError::format(rec.ln, "FORMAT", what))?;
+            batch.genotypes.push(g);
         }
-        self.layout = layout;
-        batch.records += 1;
         Ok(())
     }
 
-    fn parse_info<'a>(&mut self, raw: &'a [u8]) -> Vec<InfoEntry<'a>> {
-        let mut out = Vec::new();
-        if raw.is_empty() || raw == b"." {
-            return out;
+    /// The `vcf.variants` row of `row`: alleles (trimmed with `normalize`), end_pos, INFO
+    /// sliced to this ALT, AF, and the annotation of this ALT.
+    fn variant_row(&mut self, rec: &Record, row: AltRow) -> Result<VariantRow, VcfError> {
+        let f = rec.fixed;
+        let alt = row.k.map(|k| f.alts[k - 1]);
+        let (mut pos, mut ref_allele) = (f.pos, f.ref_allele);
+        let mut alt_out = alt;
+        if let (true, Some(a)) = (self.opts.normalize, alt) {
+            let (p, r, a) = trim_alleles(f.pos, f.ref_allele, a);
+            (pos, ref_allele, alt_out) = (p, r, Some(a));
         }
-        for part in raw.split(|&b| b == b';') {
-            if part.is_empty() {
-                continue; // trailing or doubled ';': htslib tolerates it
+        let ref_end = pos + ref_allele.len() as i64 - 1;
+        let end_pos = match (rec.end, row.k, alt) {
+            (Some(e), _, _) => e,
+            (None, Some(k), Some(a)) => {
+                svlen_end(a, rec.svlen.get(k - 1).copied(), pos).map_or(ref_end, |e| e.max(ref_end))
             }
-            let (k, v) = match part.iter().position(|&b| b == b'=') {
-                Some(i) => (&part[..i], Some(&part[i + 1..])),
-                None => (part, None),
-            };
-            // INFO values may hold invalid UTF-8 (contract): replaced and counted, not fatal.
-            let key = match std::str::from_utf8(k) {
-                Ok(s) if !s.contains('\0') => Cow::Borrowed(s),
-                _ => {
-                    self.warnings.add("invalid_utf8_info");
-                    Cow::Owned(String::from_utf8_lossy(k).replace('\0', "\u{FFFD}"))
-                }
-            };
-            let value = v.map(|v| match std::str::from_utf8(v) {
-                Ok(s) if !s.contains('\0') => Cow::Borrowed(s),
-                _ => {
-                    self.warnings.add("invalid_utf8_info");
-                    Cow::Owned(String::from_utf8_lossy(v).replace('\0', "\u{FFFD}"))
-                }
-            });
-            out.push(InfoEntry { key, value });
-        }
-        let dups = drop_repeated_keys(&mut out);
-        self.warnings.add_n("duplicate_info_key", dups);
-        out
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn genotype_row(
-        &mut self,
-        variant: usize,
-        s: usize,
-        format: &FormatKeys,
-        fields: &[&str],
-        n_alt: usize,
-        k: Option<usize>,
-        first: bool,
-    ) -> Result<GenotypeRow, String> {
-        let call = &self.calls[s];
-        let ploidy = call.ploidy().max(1);
-        let mut row = GenotypeRow {
-            variant,
-            sample_index: s,
-            gt: None,
-            alt_dosage: None,
-            phased: None,
-            dp: None,
-            gq: None,
-            ad: None,
-            format: None,
+            _ => ref_end,
         };
-        let mut other = JsonObject::new();
-        for (i, key) in format.keys.iter().enumerate() {
-            let Some(&raw) = fields.get(i) else { break };
-            if !format.layout.first[i] {
-                continue;
+        let info = info::info_json(rec.ln, rec.info, rec.prepared, row, &mut self.warnings)?;
+        let af = match (&rec.af, row.k) {
+            (Some(items), Some(k)) if items.len() == row.n_alt => items[k - 1].parse::<f32>().ok(),
+            (Some(items), None) if items.len() == 1 => items[0].parse::<f32>().ok(),
+            _ => None,
+        };
+        let ann = match row.k {
+            Some(k) => {
+                let vep = rec.vep_alleles.as_ref().map(|a| a[k - 1].as_slice());
+                annotate(rec.known, vep, f, k)
             }
-            let def = format.layout.defs[i];
-            match *key {
-                "GT" => {
-                    row.gt = Some(raw.to_string());
-                    if !call.is_missing() {
-                        row.phased = Some(call.phased);
-                    }
-                    // A record without ALT: a called genotype holds 0 copies of any ALT.
-                    row.alt_dosage = match k {
-                        Some(k) => call.dosage(k as u32),
-                        None => call.dosage(0).map(|_| 0),
-                    };
-                }
-                "DP" | "GQ" if raw == "." => {}
-                // Declared Float (freebayes' GQ): kept in `format` as the number it is.
-                "DP" | "GQ" if !def.is_some_and(|d| d.ty == ValueType::Float) => {
-                    match raw.parse::<i32>() {
-                        Ok(v) => {
-                            if *key == "DP" {
-                                row.dp = Some(v)
-                            } else {
-                                row.gq = Some(v)
-                            }
-                        }
-                        Err(_) => {
-                            if first {
-                                self.warnings.add("format_type_mismatch");
-                            }
-                            other.scalar(key, ValueType::String, raw);
-                        }
-                    }
-                }
-                "AD" if raw == "." => {}
-                // The `ad` column is [REF, this ALT]: only for an AD with one value per
-                // allele (Number=R, or GATK 3's Number=. with that many values). VarScan's
-                // Number=1 AD (ALT depth only) and the like stay in `format`.
-                "AD" if ad_is_per_allele(def, raw, n_alt) => {
-                    let v = Value::split(raw);
-                    let chosen: Vec<&str> = match pick(Number::R, v.items.len(), n_alt, k, ploidy) {
-                        Ok(Pick::Many(ix)) => ix.into_iter().map(|i| v.item(i)).collect(),
-                        Ok(Pick::One(i)) => vec![v.item(i)],
-                        Ok(Pick::All) => v.all().collect(),
-                        Err(()) => {
-                            if first && s == 0 {
-                                self.warnings.add("format_number_mismatch");
-                            }
-                            v.all().collect()
-                        }
-                    };
-                    let parsed: Vec<Option<i32>> =
-                        chosen.iter().map(|v| v.parse::<i32>().ok()).collect();
-                    if chosen
-                        .iter()
-                        .zip(&parsed)
-                        .any(|(v, p)| p.is_none() && *v != ".")
-                    {
-                        if first {
-                            self.warnings.add("format_type_mismatch");
-                        }
-                        other.array("AD", ValueType::String, v.all());
-                    } else {
-                        row.ad = Some(parsed);
-                    }
-                }
-                _ => {
-                    let (type_ok, count_ok) = write_field(
-                        &mut other,
-                        key,
-                        def,
-                        &Value::new(def, raw, &self.redactor),
-                        n_alt,
-                        k,
-                        ploidy,
-                    );
-                    if first && s == 0 && !count_ok {
-                        self.warnings.add("format_number_mismatch");
-                    }
-                    if first && !type_ok {
-                        self.warnings.add("format_type_mismatch");
-                    }
-                }
-            }
-        }
-        if !other.is_empty() {
-            row.format = Some(other.finish()?);
-        }
-        Ok(row)
+            None => Annotation::default(),
+        };
+        Ok(VariantRow {
+            line: rec.ln,
+            chrom: f.chrom.to_string(),
+            pos,
+            end_pos,
+            ref_allele: ref_allele.to_string(),
+            alt: alt_out.map(str::to_string),
+            alt_index: row.k.map(|k| k as i16),
+            id: f.id.clone(),
+            qual: f.qual,
+            filter: f.filter.clone(),
+            info,
+            gene: ann.gene,
+            consequence: ann.consequence,
+            impact: ann.impact,
+            af,
+        })
     }
 }
 
 /// gene / consequence / impact of ALT `k` (1-based): SnpEff ANN first, then VEP's output
-/// (`vep`: what VEP calls this ALT, [`annotation::vep_alleles`]), then bcftools BCSQ.
-fn annotate(
-    known: &KnownInfo,
-    vep: Option<&[String]>,
-    pos: i64,
-    ref_allele: &str,
-    alts: &[&str],
-    k: usize,
-) -> Annotation {
+/// (`vep`: what VEP calls this ALT, [`annotation::vep_alleles`]), then bcftools BCSQ — each
+/// read against the record as written (POS, REF, ALTs before `normalize`).
+fn annotate(known: &KnownInfo, vep: Option<&[String]>, f: &Fixed, k: usize) -> Annotation {
     known
         .ann
-        .and_then(|v| annotation::from_ann(v, alts[k - 1]))
+        .and_then(|v| annotation::from_ann(v, f.alts[k - 1]))
         .or_else(|| {
             let (v, fields) = known.csq?;
-            annotation::from_csq(v, fields, k, vep?, alts.len())
+            annotation::from_csq(v, fields, k, vep?, f.alts.len())
         })
-        .or_else(|| annotation::from_bcsq(known.bcsq?, pos, ref_allele, alts, k))
+        .or_else(|| annotation::from_bcsq(known.bcsq?, f.pos, f.ref_allele, &f.alts, k))
         .unwrap_or_default()
-}
-
-/// The INFO values the decomposer reads itself, found in one pass over the record's INFO
-/// (after [`drop_repeated_keys`], so each is the first of its key).
-#[derive(Default)]
-struct KnownInfo<'a> {
-    end: Option<&'a str>,
-    af: Option<&'a str>,
-    svlen: Option<&'a str>,
-    svtype: Option<&'a str>,
-    ann: Option<&'a str>,
-    bcsq: Option<&'a str>,
-    /// VEP's output and its layout, under the key the header names (CSQ, gnomAD's `vep`,
-    /// even `ANN` when VEP was run with `--vcf_info_field ANN`: then it is read as VEP's,
-    /// not SnpEff's).
-    csq: Option<(&'a str, &'a [String])>,
-}
-
-impl<'a> KnownInfo<'a> {
-    fn find(info: &'a [InfoEntry], header: &'a Header) -> Self {
-        let csq_id = header.csq_id.as_deref();
-        let mut csq = None;
-        let mut k = KnownInfo::default();
-        for e in info {
-            let Some(v) = e.value.as_deref() else {
-                continue;
-            };
-            let slot = match e.key.as_ref() {
-                key if Some(key) == csq_id => &mut csq,
-                "END" => &mut k.end,
-                "AF" => &mut k.af,
-                "SVLEN" => &mut k.svlen,
-                "SVTYPE" => &mut k.svtype,
-                "ANN" => &mut k.ann,
-                "BCSQ" => &mut k.bcsq,
-                _ => continue,
-            };
-            *slot = Some(v);
-        }
-        k.csq = csq.zip(header.csq_fields.as_deref());
-        k
-    }
-}
-
-/// The FORMAT column of one record: its keys and their [`FormatLayout`].
-struct FormatKeys<'a, 'l, 'h> {
-    keys: Vec<&'a str>,
-    layout: &'l FormatLayout<'h>,
-}
-
-/// What a FORMAT column says, kept while records repeat it: whether each key is the first
-/// of its name (htslib drops repeated keys), its header definition, and the warnings.
-#[derive(Default)]
-struct FormatLayout<'h> {
-    text: Vec<u8>,
-    first: Vec<bool>,
-    defs: Vec<Option<&'h FieldDef>>,
-    undeclared: u64,
-    repeated: u64,
-}
-
-impl<'h> FormatLayout<'h> {
-    fn new(text: &[u8], keys: &[&str], header: &'h Header) -> Self {
-        let first: Vec<bool> = (0..keys.len())
-            .map(|i| !keys[..i].contains(&keys[i]))
-            .collect();
-        let defs: Vec<Option<&FieldDef>> = keys.iter().map(|k| header.format.get(*k)).collect();
-        FormatLayout {
-            text: text.to_vec(),
-            undeclared: defs.iter().filter(|d| d.is_none()).count() as u64,
-            repeated: first.iter().filter(|f| !**f).count() as u64,
-            first,
-            defs,
-        }
-    }
-}
-
-/// Whether an AD value is one count per allele, REF first: declared Number=R, or declared
-/// Number=. (GATK 3 headers) with exactly one value per allele.
-fn ad_is_per_allele(def: Option<&FieldDef>, raw: &str, n_alt: usize) -> bool {
-    match def.map(|d| d.number) {
-        Some(Number::R) => true,
-        Some(Number::Unknown) => memchr::memchr_iter(b',', raw.as_bytes()).count() == n_alt,
-        _ => false,
-    }
 }
 
 /// htslib's `svlen_on_ref_for_vcf_alt`: a symbolic ALT whose SVLEN is its reference length
@@ -893,39 +334,6 @@ fn svlen_end(alt: &str, svlen: Option<&str>, pos: i64) -> Option<i64> {
         return None;
     }
     Some(pos.saturating_add(i64::try_from(len).unwrap_or(i64::MAX)))
-}
-
-/// Keep the first INFO entry of each key (htslib's lookups find the first); returns how
-/// many later ones were dropped.
-fn drop_repeated_keys(entries: &mut Vec<InfoEntry>) -> u64 {
-    // Filtered pairwise for the usual few dozen keys, hashed for gnomAD's hundreds; no
-    // allocation when nothing repeats.
-    let at: Vec<usize> = if entries.len() <= 64 {
-        // A 64-bit filter on (length, first byte, last byte): a full comparison only when
-        // two keys share a bit.
-        let mut bits = 0u64;
-        (0..entries.len())
-            .filter(|&i| {
-                let b = entries[i].key.as_bytes();
-                let h = b.len()
-                    ^ (*b.first().unwrap_or(&0) as usize).wrapping_mul(7)
-                    ^ (*b.last().unwrap_or(&0) as usize).wrapping_mul(31);
-                let bit = 1u64 << (h % 64);
-                let maybe = bits & bit != 0;
-                bits |= bit;
-                maybe && entries[..i].iter().any(|e| e.key == entries[i].key)
-            })
-            .collect()
-    } else {
-        let mut seen = std::collections::HashSet::with_capacity(entries.len());
-        (0..entries.len())
-            .filter(|&i| !seen.insert(entries[i].key.as_ref()))
-            .collect()
-    };
-    for &i in at.iter().rev() {
-        entries.remove(i);
-    }
-    at.len() as u64
 }
 
 #[cfg(test)]

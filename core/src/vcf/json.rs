@@ -303,7 +303,7 @@ fn is_plain_json_number(s: &str) -> bool {
     }
 }
 
-/// JSON number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+/// JSON number grammar: `-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`
 pub fn is_json_number(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;

@@ -3,7 +3,8 @@
 //! Flow: [`input::open`] detects plain / gzip / BGZF by content and counts compressed bytes
 //! for progress; [`header::Header`] models the meta lines; [`reader::VcfReader`] yields data
 //! lines with their line numbers; [`decompose::Decomposer`] turns one line into one
-//! [`rows::VariantRow`] per ALT plus its [`rows::GenotypeRow`]s.
+//! [`rows::VariantRow`] per ALT plus its [`rows::GenotypeRow`]s, reading the line column by
+//! column with [`record`].
 //!
 //! The record parser is our own rather than noodles-vcf's: the contract wants htslib's
 //! leniency (undeclared keys, count mismatches, empty values) with per-kind warning counts,
@@ -20,6 +21,7 @@ pub mod input;
 pub mod json;
 pub mod pipeline;
 pub mod reader;
+pub mod record;
 pub mod redact;
 pub mod rows;
 
