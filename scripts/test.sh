@@ -22,7 +22,9 @@ cp -p "$LIBDIR"/vcf_pg_loader.so "$INSTALLED/lib/" 2>/dev/null || true
 cp -p "$EXTDIR"/vcf_pg_loader* "$INSTALLED/extension/" 2>/dev/null || true
 restore_installation() {
     if [ -f "$INSTALLED/lib/vcf_pg_loader.so" ]; then
-        as_root cp -p "$INSTALLED/lib/vcf_pg_loader.so" "$LIBDIR/"
+        # A copy and a rename: a running server that mapped the library keeps its file.
+        as_root cp -p "$INSTALLED/lib/vcf_pg_loader.so" "$LIBDIR/.vcf_pg_loader.so.restore"
+        as_root mv -f "$LIBDIR/.vcf_pg_loader.so.restore" "$LIBDIR/vcf_pg_loader.so"
         as_root rm -f "$EXTDIR"/vcf_pg_loader*
         as_root cp -p "$INSTALLED/extension/"* "$EXTDIR/"
     fi

@@ -150,17 +150,25 @@ COMMENT ON SEQUENCE phi_vault.audit_log_audit_id_seq IS 'Audit ids, taken when a
 COMMENT ON TABLE phi_vault.audit_log IS
     'Append-only, hash-chained audit of key operations, rotations, lookups, reveals and loads (HIPAA 164.312(b)). hash = SHA-256(prev_hash || row), linked in commit order. Verify with phi_vault.verify_audit_chain().';
 
--- The hash of one audit row, over a text form independent of DateStyle and TimeZone.
+-- What one audit row's hash covers, as bytes: a text form independent of DateStyle and
+-- TimeZone. The library hashes the same bytes when it seals rows.
+CREATE FUNCTION phi_vault.audit_row_payload(id bigint, at timestamptz, su name, cu name,
+                                            addr inet, op text, detail jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT convert_to(concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
+                                coalesce(host(addr), ''), op, detail::text), 'UTF8')
+$$;
+COMMENT ON FUNCTION phi_vault.audit_row_payload(bigint, timestamptz, name, name, inet, text, jsonb) IS 'The bytes of one audit row that its hash covers (independent of DateStyle and TimeZone).';
+
+-- The hash of one audit row: SHA-256(previous hash || payload).
 CREATE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
                                          addr inet, op text, detail jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT sha256(coalesce(prev, ''::bytea) || convert_to(
-        concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
-                  coalesce(host(addr), ''), op, detail::text), 'UTF8'))
+    SELECT sha256(coalesce(prev, ''::bytea) || phi_vault.audit_row_payload(id, at, su, cu, addr, op, detail))
 $$;
 
 -- Writing a row: the trigger stamps id, time, users and address itself; the row is sealed
--- into the chain when its transaction commits (phi_vault.audit_seal). The LOG line is a
+-- into the chain by the library as its transaction commits. The LOG line is a
 -- trace that survives a rollback.
 CREATE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -197,36 +205,6 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON phi_vault.audit_log
     FOR EACH ROW EXECUTE FUNCTION phi_vault.audit_log_chain();
-
--- Sealing: called by the library as its transaction commits, as the owner, for the audit rows
--- that transaction wrote (rows of rolled-back subtransactions are not there to seal). The head
--- is locked from here to the end of the commit only. Each sealed row's anchor goes to the
--- server log: a shipped log proves what the chain held, even if its tail is removed later.
-CREATE FUNCTION phi_vault.audit_seal(ids bigint[]) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    head record;
-    r record;
-    h bytea;
-    n bigint := 0;
-BEGIN
-    SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
-    FOR r IN SELECT * FROM phi_vault.audit_log WHERE audit_id = ANY (ids) AND hash IS NULL ORDER BY audit_id LOOP
-        h := phi_vault.audit_row_hash(head.last_hash, r.audit_id, r.at, r."session_user", r."current_user",
-                                      r.client_addr, r.operation, r.detail);
-        head.last_seq := head.last_seq + 1;
-        UPDATE phi_vault.audit_log SET prev_hash = head.last_hash, hash = h, chain_seq = head.last_seq
-         WHERE audit_id = r.audit_id;
-        head.last_hash := h;
-        head.max_id := greatest(head.max_id, r.audit_id);
-        n := n + 1;
-        RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% chain_seq=% operation=% detail=%',
-            r.audit_id, encode(h, 'hex'), pg_current_xact_id(), head.last_seq, r.operation, r.detail::text;
-    END LOOP;
-    UPDATE phi_vault.audit_chain_head SET last_seq = head.last_seq, max_id = head.max_id, last_hash = head.last_hash;
-    RETURN n;
-END $$;
-COMMENT ON FUNCTION phi_vault.audit_seal(bigint[]) IS 'Links a committing transaction''s audit rows into the hash chain (called by the library before commit, as the owner role); writes each row''s anchor to the server log.';
 
 -- Append-only: the one change allowed is sealing a pending row (by the owner, hash columns only).
 CREATE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
@@ -286,13 +264,14 @@ BEGIN
     IF anchor_id IS NULL THEN
         RETURN;
     END IF;
-    -- An anchor (audit_id, hash, xid of a LOG line) from a transaction that did not commit is
-    -- no anchor. Without its xid, an id above the highest sealed one is taken as such.
-    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
-        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
+    -- An anchor is a sealed row's LOG line (audit_id, hash, xid): rows are sealed as their
+    -- transaction commits, so a rolled-back call leaves no such line. One from a commit that
+    -- failed after sealing is no anchor — told apart by its xid when given.
+    IF anchor_hash IS NULL THEN
         RETURN;
     END IF;
-    IF anchor_xid IS NULL AND anchor_id > head.max_id THEN
+    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
+        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
         RETURN;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
@@ -318,8 +297,10 @@ CREATE TABLE vcf.load_batches (
     records       bigint NOT NULL DEFAULT 0,
     warnings      jsonb NOT NULL DEFAULT '{}',
     options       jsonb NOT NULL DEFAULT '{}',
-    header        text
+    header        text,
+    loaded_by_session name
 );
+COMMENT ON COLUMN vcf.load_batches.loaded_by_session IS 'The login (session) role that made the load; with loaded_by it decides who may replace or unload it';
 CREATE UNIQUE INDEX load_batches_file_sha256_key ON vcf.load_batches (file_sha256);
 COMMENT ON TABLE vcf.load_batches IS 'One row per loaded file (identified by its SHA-256); header has sample names replaced by pseudonyms';
 

@@ -55,11 +55,12 @@ GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader, pg_read_
 GRANT USAGE ON SCHEMA vcf TO phi_admin, phi_viewer;
 GRANT SELECT ON ALL TABLES IN SCHEMA vcf TO phi_admin, phi_viewer;
 GRANT USAGE ON SCHEMA phi_vault TO phi_admin, phi_viewer;
-GRANT SELECT ON phi_vault.sample_id_mapping, phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
+GRANT SELECT ON phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
+-- Every column but the blind index: phi_lookup is the (audited) way to search by name.
+GRANT SELECT (mapping_id, anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, source_file,
+              file_sha256, load_batch_id, created_at, created_by) ON phi_vault.sample_id_mapping TO phi_admin;
 GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
 REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
-REVOKE ALL ON FUNCTION phi_vault.audit_seal(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION phi_vault.audit_seal(bigint[]) TO vcf_pg_loader_owner;
 GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
 
 -- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
@@ -127,7 +128,7 @@ COMMENT ON FUNCTION @extschema@.phi_clear_plaintext() IS 'Erase original_id plai
 COMMENT ON FUNCTION @extschema@.phi_rotate_key(integer, boolean) IS 'Re-encrypt (and re-index) every mapping row not under the active key, batch_size rows at a time, in this transaction; dry_run counts. Resumable. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
 COMMENT ON FUNCTION phi_vault.audit_row_hash(bytea, bigint, timestamptz, name, name, inet, text, jsonb) IS 'SHA-256 of one audit row chained to the previous hash; independent of DateStyle and TimeZone.';
-COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain when its transaction commits (phi_vault.audit_seal).';
+COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain as its transaction commits (sealed by the library).';
 COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log, except the owner sealing a pending row.';
 COMMENT ON FUNCTION phi_vault.sample_id_mapping_guard() IS 'Trigger: mapping rows are immutable except their crypto columns during key rotation.';
 COMMENT ON SEQUENCE vcf.variant_id_block_seq IS 'Blocks of 2^20 variant ids: variant_id = nextval * 2^20 + i; a load reserves one block per million rows.';

@@ -91,12 +91,21 @@ INSERT INTO phi_vault.audit_chain_head (last_seq, max_id, last_hash)
     SELECT count(*), coalesce(max(audit_id), 0), (SELECT hash FROM phi_vault.audit_log ORDER BY audit_id DESC LIMIT 1)
       FROM phi_vault.audit_log;
 COMMENT ON TABLE phi_vault.audit_chain_head IS 'The end of the audit chain (position, highest id sealed, hash): locked while a commit seals its rows, and a check that the tail was not removed';
+-- What one audit row's hash covers, as bytes: a text form independent of DateStyle and
+-- TimeZone. The library hashes the same bytes when it seals rows.
+CREATE FUNCTION phi_vault.audit_row_payload(id bigint, at timestamptz, su name, cu name,
+                                            addr inet, op text, detail jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT convert_to(concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
+                                coalesce(host(addr), ''), op, detail::text), 'UTF8')
+$$;
+COMMENT ON FUNCTION phi_vault.audit_row_payload(bigint, timestamptz, name, name, inet, text, jsonb) IS 'The bytes of one audit row that its hash covers (independent of DateStyle and TimeZone).';
+
+-- The hash of one audit row: SHA-256(previous hash || payload).
 CREATE OR REPLACE FUNCTION phi_vault.audit_row_hash(prev bytea, id bigint, at timestamptz, su name, cu name,
                                          addr inet, op text, detail jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT sha256(coalesce(prev, ''::bytea) || convert_to(
-        concat_ws(E'\x1f', id::text, extract(epoch FROM at)::text, su::text, cu::text,
-                  coalesce(host(addr), ''), op, detail::text), 'UTF8'))
+    SELECT sha256(coalesce(prev, ''::bytea) || phi_vault.audit_row_payload(id, at, su, cu, addr, op, detail))
 $$;
 
 CREATE OR REPLACE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
@@ -132,36 +141,6 @@ BEGIN
         NEW.audit_id, pg_current_xact_id(), NEW.operation, NEW.detail::text;
     RETURN NEW;
 END $$;
--- Sealing: called by the library as its transaction commits, as the owner, for the audit rows
--- that transaction wrote (rows of rolled-back subtransactions are not there to seal). The head
--- is locked from here to the end of the commit only. Each sealed row's anchor goes to the
--- server log: a shipped log proves what the chain held, even if its tail is removed later.
-CREATE FUNCTION phi_vault.audit_seal(ids bigint[]) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    head record;
-    r record;
-    h bytea;
-    n bigint := 0;
-BEGIN
-    SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
-    FOR r IN SELECT * FROM phi_vault.audit_log WHERE audit_id = ANY (ids) AND hash IS NULL ORDER BY audit_id LOOP
-        h := phi_vault.audit_row_hash(head.last_hash, r.audit_id, r.at, r."session_user", r."current_user",
-                                      r.client_addr, r.operation, r.detail);
-        head.last_seq := head.last_seq + 1;
-        UPDATE phi_vault.audit_log SET prev_hash = head.last_hash, hash = h, chain_seq = head.last_seq
-         WHERE audit_id = r.audit_id;
-        head.last_hash := h;
-        head.max_id := greatest(head.max_id, r.audit_id);
-        n := n + 1;
-        RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% chain_seq=% operation=% detail=%',
-            r.audit_id, encode(h, 'hex'), pg_current_xact_id(), head.last_seq, r.operation, r.detail::text;
-    END LOOP;
-    UPDATE phi_vault.audit_chain_head SET last_seq = head.last_seq, max_id = head.max_id, last_hash = head.last_hash;
-    RETURN n;
-END $$;
-COMMENT ON FUNCTION phi_vault.audit_seal(bigint[]) IS 'Links a committing transaction''s audit rows into the hash chain (called by the library before commit, as the owner role); writes each row''s anchor to the server log.';
-
 CREATE OR REPLACE FUNCTION phi_vault.audit_log_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -215,13 +194,14 @@ BEGIN
     IF anchor_id IS NULL THEN
         RETURN;
     END IF;
-    -- An anchor (audit_id, hash, xid of a LOG line) from a transaction that did not commit is
-    -- no anchor. Without its xid, an id above the highest sealed one is taken as such.
-    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
-        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
+    -- An anchor is a sealed row's LOG line (audit_id, hash, xid): rows are sealed as their
+    -- transaction commits, so a rolled-back call leaves no such line. One from a commit that
+    -- failed after sealing is no anchor — told apart by its xid when given.
+    IF anchor_hash IS NULL THEN
         RETURN;
     END IF;
-    IF anchor_xid IS NULL AND anchor_id > head.max_id THEN
+    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
+        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
         RETURN;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
@@ -261,6 +241,17 @@ ALTER TABLE phi_vault.sample_id_mapping ENABLE TRIGGER sample_id_mapping_immutab
 
 ALTER FUNCTION @extschema@.phi_decrypt(bytea, bytea) PARALLEL UNSAFE;
 
+-- Who may replace or unload a load: its loader (current and session role), not every member
+-- of a group role it loaded as.
+ALTER TABLE vcf.load_batches ADD COLUMN loaded_by_session name;
+COMMENT ON COLUMN vcf.load_batches.loaded_by_session IS 'The login (session) role that made the load; with loaded_by it decides who may replace or unload it';
+
+-- phi_admin reveals through audited functions; reading blind indexes directly would be an
+-- unaudited lookup (phi_blind_index of a guessed name compared with the column).
+REVOKE SELECT ON phi_vault.sample_id_mapping FROM phi_admin;
+GRANT SELECT (mapping_id, anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, source_file,
+              file_sha256, load_batch_id, created_at, created_by) ON phi_vault.sample_id_mapping TO phi_admin;
+
 -- Procedures that COMMIT cannot carry a SET clause: the body names everything with its
 -- schema (operators included), so a caller's search_path finds nothing of its own.
 CREATE OR REPLACE PROCEDURE @extschema@.phi_rotate_key_online(batch_size integer DEFAULT 1000)
@@ -284,8 +275,6 @@ GRANT EXECUTE ON FUNCTION @extschema@.vcf_load(text, boolean, boolean, text) TO 
 GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO vcf_loader;
 GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader;
 GRANT SELECT ON phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
-REVOKE ALL ON FUNCTION phi_vault.audit_seal(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION phi_vault.audit_seal(bigint[]) TO vcf_pg_loader_owner;
 REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
 
@@ -321,5 +310,5 @@ COMMENT ON FUNCTION @extschema@.phi_decrypt(bytea, bytea) IS
     'Decrypt a phi_encrypt envelope with the key its key id names; the same context is required. A reveal: needs vcf_pg_loader.reveal_reason set in the session, audited once per statement; refused over TCP without TLS when require_ssl is on. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
 COMMENT ON COLUMN phi_vault.sample_id_mapping.encryption_iv IS 'The 12-byte GCM nonce (also inside the envelope), kept for the original schema''s queries';
-COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain when its transaction commits (phi_vault.audit_seal).';
+COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain as its transaction commits (sealed by the library).';
 COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log, except the owner sealing a pending row.';

@@ -5,6 +5,7 @@
 //! - [`vcf`]: streaming VCF reader and the record → rows decomposition (CONTRACT §5).
 //! - [`threads`]: how threads start inside a backend (signals blocked).
 
+pub mod audit;
 pub mod crypto;
 pub mod threads;
 pub mod vcf;

@@ -52,12 +52,19 @@ pub fn require_phi_admin(caller: &Caller, function: &str) {
 }
 
 thread_local! {
-    /// The statement (local transaction, statement start, subtransaction) whose
-    /// `phi_decrypt` calls are already audited: one audit row per top-level statement.
-    static AUDITED_STATEMENT: std::cell::Cell<Option<(u32, i64, u32)>> = const { std::cell::Cell::new(None) };
+    /// The statement whose `phi_decrypt` calls are already audited: one audit row per
+    /// top-level statement.
+    static AUDITED_STATEMENT: std::cell::Cell<Option<StatementKey>> = const { std::cell::Cell::new(None) };
 }
 
-fn current_statement() -> (u32, i64, u32) {
+/// A top-level statement as PostgreSQL tells them apart: the local transaction, the statement
+/// start (`statement_timestamp()`: one per query message, so a DO block or a function is one
+/// statement however many reveals it makes — and so are several statements sent as one
+/// simple-query message, which PostgreSQL also logs and reports as one), and the
+/// subtransaction (a reveal after a rolled-back subtransaction is audited again).
+type StatementKey = (u32, i64, u32);
+
+fn current_statement() -> StatementKey {
     // SAFETY: reads this backend's PGPROC and transaction state.
     unsafe {
         (

@@ -52,6 +52,8 @@ pub fn owner_role() -> pg_sys::Oid {
 pub struct Caller {
     pub oid: pg_sys::Oid,
     pub name: String,
+    /// The login (session) role, which `SET ROLE` does not change.
+    pub session: String,
     pub superuser: bool,
 }
 
@@ -68,17 +70,23 @@ impl Caller {
                 None,
             );
         }
-        // SAFETY: syscache lookups of the current user.
-        let (name, superuser) = unsafe {
-            let n = pg_sys::GetUserNameFromId(user, false);
+        // SAFETY: syscache lookups of the current and the session user.
+        let (name, session, superuser) = unsafe {
+            let name_of = |oid| {
+                CStr::from_ptr(pg_sys::GetUserNameFromId(oid, false))
+                    .to_string_lossy()
+                    .into_owned()
+            };
             (
-                CStr::from_ptr(n).to_string_lossy().into_owned(),
+                name_of(user),
+                name_of(pg_sys::GetSessionUserId()),
                 pg_sys::superuser_arg(user),
             )
         };
         Caller {
             oid: user,
             name,
+            session,
             superuser,
         }
     }
@@ -91,12 +99,10 @@ impl Caller {
             || (r != pg_sys::InvalidOid && unsafe { pg_sys::has_privs_of_role(self.oid, r) })
     }
 
-    /// The same for a role named in a table (e.g. `load_batches.loaded_by`).
-    pub fn has_privs_of_name(&self, role: &str) -> bool {
-        match std::ffi::CString::new(role) {
-            Ok(c) => self.has_privs_of(&c),
-            Err(_) => self.superuser,
-        }
+    /// Whether this caller is the role named (`load_batches.loaded_by`), exactly — not a
+    /// member of it: a group role many loaders share must not make their loads common.
+    pub fn is_role_named(&self, role: &str) -> bool {
+        std::ffi::CString::new(role).is_ok_and(|c| role_oid(&c) == self.oid)
     }
 
     pub fn is_phi_admin(&self) -> bool {

@@ -207,6 +207,8 @@ mod tests {
     /// The owner role is refused as soon as someone makes it a superuser.
     #[pg_test]
     fn a_superuser_owner_role_is_refused() {
+        let k = key_file("owner");
+        use_key_file(&k);
         Spi::run("ALTER ROLE vcf_pg_loader_owner SUPERUSER").unwrap();
         let (state, msg) = error_of("SELECT count(*) FROM phi_lookup('x')");
         Spi::run("ALTER ROLE vcf_pg_loader_owner NOSUPERUSER").unwrap();

@@ -65,13 +65,15 @@ thread_local! {
     static PENDING: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Seal at pre-commit; forget on abort; refuse PREPARE (a prepared transaction would commit
-/// elsewhere, unsealed).
+/// Seal at pre-commit; write the anchors once committed; forget on abort; refuse PREPARE (a
+/// prepared transaction would commit elsewhere, unsealed).
 fn register_sealing() {
     use pgrx::{register_xact_callback, PgXactCallbackEvent};
     register_xact_callback(PgXactCallbackEvent::PreCommit, seal_pending);
+    register_xact_callback(PgXactCallbackEvent::Commit, log_anchors);
     register_xact_callback(PgXactCallbackEvent::Abort, || {
-        PENDING.with(|p| p.borrow_mut().clear())
+        PENDING.with(|p| p.borrow_mut().clear());
+        ANCHORS.with(|a| a.borrow_mut().clear());
     });
     register_xact_callback(PgXactCallbackEvent::PrePrepare, || {
         PENDING.with(|p| p.borrow_mut().clear());
@@ -83,8 +85,18 @@ fn register_sealing() {
     });
 }
 
-/// Link this transaction's audit rows into the chain (rows of rolled-back subtransactions are
-/// gone and are skipped). Runs as the owner, just before commit.
+/// A sealed row's anchor: audit_id, hash, chain position.
+type Anchor = (i64, [u8; 32], i64);
+
+thread_local! {
+    /// Anchors of the rows this transaction sealed, logged once it has committed.
+    static ANCHORS: std::cell::RefCell<Vec<Anchor>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Link this transaction's audit rows into the chain, just before commit, as the owner. The
+/// payloads are read before the chain head is locked; under the lock only the SHA-256 chain
+/// (microseconds a row) and one UPDATE run. Rows of rolled-back subtransactions are gone and
+/// are skipped.
 fn seal_pending() {
     let ids = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if ids.is_empty() {
@@ -101,13 +113,76 @@ fn seal_pending() {
     // SAFETY: a transaction is in progress (pre-commit); the guard pops it on every exit.
     unsafe { pgrx::pg_sys::PushActiveSnapshot(pgrx::pg_sys::GetTransactionSnapshot()) };
     let _snapshot = Snapshot;
-    as_owner(|| {
+    let anchors = as_owner(|| {
+        let rows = spi::rows(
+            "reading audit rows to seal",
+            "SELECT audit_id, phi_vault.audit_row_payload(audit_id, at, \"session_user\", \"current_user\", client_addr, operation, detail)
+               FROM phi_vault.audit_log WHERE audit_id = ANY ($1::pg_catalog.int8[]) AND hash IS NULL ORDER BY audit_id",
+            &[ids.into()],
+            |r| (r.req::<i64>(1), r.req::<Vec<u8>>(2)),
+        );
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let (seq, max_id, last) = spi::rows(
+            "locking the audit chain head",
+            "SELECT last_seq, max_id, last_hash FROM phi_vault.audit_chain_head FOR UPDATE",
+            &[],
+            |r| (r.req::<i64>(1), r.req::<i64>(2), r.get::<Vec<u8>>(3)),
+        )
+        .pop()
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "the audit chain head is missing",
+                None,
+            )
+        });
+        let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, &rows);
+        let new_max = rows.iter().map(|r| r.0).max().unwrap_or(max_id).max(max_id);
+        let last = chain.last().expect("rows is not empty");
         spi::run(
             "sealing the audit log",
-            "SELECT phi_vault.audit_seal($1::pg_catalog.int8[])",
-            &[ids.into()],
-        )
+            "UPDATE phi_vault.audit_log a SET prev_hash = u.p, hash = u.h, chain_seq = u.s
+               FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.int8[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[]) AS u(id, s, p, h)
+              WHERE a.audit_id = u.id",
+            &[
+                chain.iter().map(|l| l.audit_id).collect::<Vec<_>>().into(),
+                chain.iter().map(|l| l.chain_seq).collect::<Vec<_>>().into(),
+                chain.iter().map(|l| l.prev_hash.clone()).collect::<Vec<_>>().into(),
+                chain.iter().map(|l| l.hash.to_vec()).collect::<Vec<_>>().into(),
+            ],
+        );
+        spi::run(
+            "advancing the audit chain head",
+            "UPDATE phi_vault.audit_chain_head SET last_seq = $1, max_id = $2, last_hash = $3",
+            &[
+                last.chain_seq.into(),
+                new_max.into(),
+                last.hash.to_vec().into(),
+            ],
+        );
+        chain
+            .iter()
+            .map(|l| (l.audit_id, l.hash, l.chain_seq))
+            .collect()
     });
+    ANCHORS.with(|a| *a.borrow_mut() = anchors);
+}
+
+/// The anchor of every row sealed, in the server log once the transaction has committed (so
+/// a rolled-back call leaves none): a shipped log proves what the chain held.
+fn log_anchors() {
+    let anchors = ANCHORS.with(|a| std::mem::take(&mut *a.borrow_mut()));
+    if anchors.is_empty() {
+        return;
+    }
+    // SAFETY: reads this backend's top transaction id (still set at the commit callback).
+    let xid = unsafe { pgrx::pg_sys::GetTopFullTransactionIdIfAny() }.value;
+    for (id, hash, seq) in anchors {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        pgrx::log!("vcf_pg_loader audit: audit_id={id} hash={hex} xid={xid} chain_seq={seq}");
+    }
 }
 
 /// A trace that survives a rollback: the server log only (refused attempts).

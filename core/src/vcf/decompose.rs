@@ -686,13 +686,13 @@ mod tests {
     }
 
     #[test]
-    fn info_and_format_string_items_are_redacted_only_when_whole() {
-        // Samples named `1` and `DP`: only String items equal to a name change.
+    fn info_string_items_are_redacted_only_when_whole() {
+        // Samples named `1` and `DP`: only INFO String items equal to a name change.
         let head_extra = "##INFO=<ID=ANN,Number=.,Type=String,Description=\"x\">\n\
 ##INFO=<ID=LBL,Number=1,Type=String,Description=\"x\">\n\
 ##INFO=<ID=CH,Number=1,Type=Character,Description=\"x\">\n\
 ##FORMAT=<ID=FT,Number=.,Type=String,Description=\"x\">\n";
-        let rec = "1\t100\t.\tA\tC\t.\t.\tDP=1;AC=1;denovo=1,DP,x1,D%50;ANN=C|DP|1;LBL=1_DP;CH=1;XX=DP\tGT:DP:FT\t0/1:1:DP,1\t0/1:1:PASS\n";
+        let rec = "1\t100\t.\tA\tC\t.\t.\tDP=1;AC=1;denovo=1,DP,x1,D%50;ANN=C|DP|1;LBL=1_DP;CH=1;XX=DP\tGT:DP:FT:SM\t0/1:1:DP,1:DP\t0/1:1:PASS:x\n";
         let r = decomposer_input("1\tDP", head_extra, rec);
         let mut r = r;
         let header = r.header().clone();
@@ -714,8 +714,37 @@ mod tests {
         assert_eq!(i["XX"], "P-2", "undeclared keys are Strings");
         let g = &b.genotypes[0];
         assert_eq!(g.dp, Some(1));
+        // FORMAT String items too (SM), except FT, whose values are FILTER ids.
         let f: Value = serde_json::from_str(g.format.as_deref().unwrap()).unwrap();
-        assert_eq!(f, json!({"FT": ["P-2", "P-1"]}));
+        assert_eq!(f, json!({"FT": ["DP", "1"], "SM": "P-2"}));
+    }
+
+    /// A name where a number belongs (a numeric field holding text) is stored as text, so it
+    /// is replaced; numbers never are, even when a sample is named like one.
+    #[test]
+    fn names_in_numeric_fields_are_replaced_numbers_never() {
+        let head_extra = "##INFO=<ID=PROBAND,Number=1,Type=Integer,Description=\"x\">\n\
+##INFO=<ID=N,Number=.,Type=Integer,Description=\"x\">\n";
+        let rec = "1\t100\t.\tA\tC\t.\t.\tPROBAND=NA12878;N=5,NA12878\tGT:DP:GQ:AD\t0/1:NA12878:5:NA12878,3\t0/1:5:5:1,2\n";
+        let mut r = decomposer_input("NA12878\t5", head_extra, rec);
+        let header = r.header().clone();
+        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
+        let mut b = RowBatch::default();
+        let (ln, line) = r.next_line().unwrap().unwrap();
+        let line = line.to_vec();
+        d.decompose(ln, &line, &mut b).unwrap();
+        let i = info(&b.variants[0]);
+        assert_eq!(i["PROBAND"], json!("P-1"));
+        assert_eq!(
+            i["N"],
+            json!([5, "P-1"]),
+            "5 stays a number with a sample named 5"
+        );
+        let f: Value = serde_json::from_str(b.genotypes[0].format.as_deref().unwrap()).unwrap();
+        assert_eq!(f["DP"], json!("P-1"));
+        assert_eq!(f["AD"], json!(["P-1", "3"]));
+        assert_eq!(b.genotypes[1].dp, Some(5));
+        assert!(!format!("{:?}", b).contains("NA12878"));
     }
 
     /// Rows and warnings of `records` under HEAD with `extra` header lines (samples S1, S2).

@@ -210,9 +210,20 @@ impl Redactor {
         }
     }
 
-    /// Rule 5 for a whole INFO/FORMAT String value: each comma-separated item equal to a
-    /// sample name becomes its pseudonym; everything else is kept as written.
+    /// Rule 5 for a whole INFO String value: each comma-separated item equal to a sample
+    /// name becomes its pseudonym; everything else is kept as written.
     pub fn items<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        self.items_where(value, |_| true)
+    }
+
+    /// Rule 5 for a value of a numeric field (INFO or FORMAT, Integer or Float): only items
+    /// that are not numbers — stored as strings, as htslib keeps them — are compared, so a
+    /// sample named `5` never changes `DP=5`, and `DP=NA12878` does not keep the name.
+    pub fn non_numeric_items<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        self.items_where(value, |it| it != "." && it.trim().parse::<f64>().is_err())
+    }
+
+    fn items_where<'a>(&self, value: &'a str, compared: impl Fn(&str) -> bool) -> Cow<'a, str> {
         if self.exact.is_empty() {
             return Cow::Borrowed(value);
         }
@@ -220,7 +231,7 @@ impl Redactor {
         let (mut start, mut copied) = (0, 0);
         for it in value.split(',') {
             let end = start + it.len();
-            if let Some(p) = self.item(it) {
+            if let Some(p) = compared(it).then(|| self.item(it)).flatten() {
                 let o = out.get_or_insert_with(|| String::with_capacity(value.len() + 32));
                 o.push_str(&value[copied..start]);
                 o.push_str(p);

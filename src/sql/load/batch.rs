@@ -52,13 +52,16 @@ pub fn source_file(id: Uuid) -> Option<String> {
     )
 }
 
-/// Who loaded a batch (`loaded_by`), if it exists.
-pub fn loaded_by(id: Uuid) -> Option<String> {
-    spi::one::<String>(
+/// Who loaded a batch: the role (`loaded_by`) and the login role (`loaded_by_session`, NULL
+/// for loads made before 0.3.0).
+pub fn loaded_by(id: Uuid) -> Option<(String, Option<String>)> {
+    spi::rows(
         "reading who loaded the batch",
-        "SELECT loaded_by::pg_catalog.text FROM vcf.load_batches WHERE load_batch_id = $1",
+        "SELECT loaded_by::pg_catalog.text, loaded_by_session::pg_catalog.text FROM vcf.load_batches WHERE load_batch_id = $1",
         &[id.into()],
+        |r| (r.req::<String>(1), r.get::<String>(2)),
     )
+    .pop()
 }
 
 /// What a claimed load is known by before its header is read.
@@ -67,6 +70,7 @@ pub struct Claim<'a> {
     pub sha: &'a str,
     pub size: u64,
     pub loaded_by: &'a str,
+    pub loaded_by_session: &'a str,
     pub options: serde_json::Value,
 }
 
@@ -74,14 +78,15 @@ pub struct Claim<'a> {
 pub fn claim(c: &Claim) -> bool {
     spi::one::<Uuid>(
         "recording the load",
-        "INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, loaded_by, options)
-         VALUES ($1, '', $2, $3, $4::pg_catalog.name, $5)
+        "INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, loaded_by, loaded_by_session, options)
+         VALUES ($1, '', $2, $3, $4::pg_catalog.name, $5::pg_catalog.name, $6)
          ON CONFLICT (file_sha256) DO NOTHING RETURNING load_batch_id",
         &[
             c.id.into(),
             c.sha.into(),
             (c.size as i64).into(),
             c.loaded_by.into(),
+            c.loaded_by_session.into(),
             JsonB(c.options.clone()).into(),
         ],
     )

@@ -73,9 +73,12 @@ fn claim(
     }
 }
 
-/// A non-superuser may replace or unload the loads it made.
+/// A non-superuser may replace or unload the loads it made: as the same role, from the same
+/// login (so `SET ROLE vcf_loader` by one loader does not hand its loads to every other).
 fn may_replace(caller: &Caller, id: Uuid) -> bool {
-    batch::loaded_by(id).is_some_and(|who| caller.has_privs_of_name(&who))
+    batch::loaded_by(id).is_some_and(|(role, session)| {
+        caller.is_role_named(&role) && session.is_none_or(|s| s == caller.session)
+    })
 }
 
 /// Load a VCF (`.vcf`, `.vcf.gz`: plain, gzip or BGZF) from the server's file system.
@@ -108,6 +111,7 @@ fn vcf_load(
         sha: &sha,
         size,
         loaded_by: &caller.name,
+        loaded_by_session: &caller.session,
         options: options.clone(),
     };
     // 3. Claim the content (or return, or replace, the earlier load).

@@ -154,7 +154,10 @@ pub fn prepare<'v, 'h>(
     info.iter()
         .map(|e| {
             let def = header.info.get(e.key.as_ref());
-            let value = e.value.as_deref().map(|v| Value::new(def, v, redactor));
+            let value = e
+                .value
+                .as_deref()
+                .map(|v| Value::new(def, v, redactor, true));
             Prepared { def, value }
         })
         .collect()

@@ -59,16 +59,23 @@ pub struct Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    /// `def` None = undeclared (one String, kept whole).
-    pub fn new(def: Option<&FieldDef>, raw: &'a str, redactor: &Redactor) -> Self {
+    /// `def` None = undeclared (one String, kept whole). Sample names out of it (CONTRACT §5
+    /// rule 5): String items (when `redact_strings`: all but FORMAT FT), and items of numeric
+    /// fields that are not numbers.
+    pub fn new(
+        def: Option<&FieldDef>,
+        raw: &'a str,
+        redactor: &Redactor,
+        redact_strings: bool,
+    ) -> Self {
         let (def, declared) = match def {
             Some(d) => (d, true),
             None => (&FieldDef::UNDECLARED, false),
         };
-        let raw = if def.ty == ValueType::String {
-            redactor.items(raw)
-        } else {
-            Cow::Borrowed(raw)
+        let raw = match def.ty {
+            ValueType::String if redact_strings => redactor.items(raw),
+            ValueType::Integer | ValueType::Float => redactor.non_numeric_items(raw),
+            _ => Cow::Borrowed(raw),
         };
         let sliced = declared && raw != "." && !matches!(def.number, Number::Count(1));
         let items = if sliced {

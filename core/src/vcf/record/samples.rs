@@ -184,7 +184,7 @@ pub fn genotype_row(
                         if first {
                             warnings.add("format_type_mismatch");
                         }
-                        other.scalar(key, ValueType::String, raw);
+                        other.scalar(key, ValueType::String, &cx.redactor.non_numeric_items(raw));
                     }
                 }
             }
@@ -209,13 +209,16 @@ pub fn genotype_row(
                     if first {
                         warnings.add("format_type_mismatch");
                     }
-                    other.array("AD", ValueType::String, v.all());
+                    let kept = cx.redactor.non_numeric_items(raw);
+                    other.array("AD", ValueType::String, Value::split(&kept).all());
                 } else {
                     row.ad = Some(parsed);
                 }
             }
             _ => {
-                let v = Value::new(def, raw, cx.redactor);
+                // FORMAT String items equal to a name are replaced too, but not FT: its values are
+                // FILTER ids (`FT=PASS` with a sample named PASS is a filter).
+                let v = Value::new(def, raw, cx.redactor, *key != "FT");
                 let (type_ok, count_ok) = write_field(&mut other, key, def, &v, cx.row, ploidy);
                 if first && s == 0 && !count_ok {
                     warnings.add("format_number_mismatch");
