@@ -85,8 +85,15 @@ fn register_sealing() {
     });
 }
 
-/// A sealed row's anchor: audit_id, hash, chain position.
-type Anchor = (i64, [u8; 32], i64);
+/// A sealed row's anchor, as its LOG line gives it.
+struct Anchor {
+    audit_id: i64,
+    hash: [u8; 32],
+    chain_seq: i64,
+    operation: String,
+    /// Never keys, identifiers or ciphertext (what `audit` is given).
+    detail: String,
+}
 
 thread_local! {
     /// Anchors of the rows this transaction sealed, logged once it has committed.
@@ -116,10 +123,11 @@ fn seal_pending() {
     let anchors = as_owner(|| {
         let rows = spi::rows(
             "reading audit rows to seal",
-            "SELECT audit_id, phi_vault.audit_row_payload(audit_id, at, \"session_user\", \"current_user\", client_addr, operation, detail)
+            "SELECT audit_id, phi_vault.audit_row_payload(audit_id, at, \"session_user\", \"current_user\", client_addr, operation, detail),
+                    operation, detail::pg_catalog.text
                FROM phi_vault.audit_log WHERE audit_id = ANY ($1::pg_catalog.int8[]) AND hash IS NULL ORDER BY audit_id",
             &[ids.into()],
-            |r| (r.req::<i64>(1), r.req::<Vec<u8>>(2)),
+            |r| (r.req::<i64>(1), r.req::<Vec<u8>>(2), r.req::<String>(3), r.req::<String>(4)),
         );
         if rows.is_empty() {
             return Vec::new();
@@ -138,7 +146,8 @@ fn seal_pending() {
                 None,
             )
         });
-        let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, &rows);
+        let payloads: Vec<(i64, Vec<u8>)> = rows.iter().map(|r| (r.0, r.1.clone())).collect();
+        let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, &payloads);
         let new_max = rows.iter().map(|r| r.0).max().unwrap_or(max_id).max(max_id);
         let last = chain.last().expect("rows is not empty");
         spi::run(
@@ -164,7 +173,14 @@ fn seal_pending() {
         );
         chain
             .iter()
-            .map(|l| (l.audit_id, l.hash, l.chain_seq))
+            .zip(rows)
+            .map(|(l, (_, _, operation, detail))| Anchor {
+                audit_id: l.audit_id,
+                hash: l.hash,
+                chain_seq: l.chain_seq,
+                operation,
+                detail,
+            })
             .collect()
     });
     ANCHORS.with(|a| *a.borrow_mut() = anchors);
@@ -179,9 +195,15 @@ fn log_anchors() {
     }
     // SAFETY: reads this backend's top transaction id (still set at the commit callback).
     let xid = unsafe { pgrx::pg_sys::GetTopFullTransactionIdIfAny() }.value;
-    for (id, hash, seq) in anchors {
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        pgrx::log!("vcf_pg_loader audit: audit_id={id} hash={hex} xid={xid} chain_seq={seq}");
+    for a in anchors {
+        let hex: String = a.hash.iter().map(|b| format!("{b:02x}")).collect();
+        pgrx::log!(
+            "vcf_pg_loader audit: audit_id={} hash={hex} xid={xid} chain_seq={} operation={} detail={}",
+            a.audit_id,
+            a.chain_seq,
+            a.operation,
+            a.detail
+        );
     }
 }
 

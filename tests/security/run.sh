@@ -1097,7 +1097,7 @@ check "11: ... nor by a phi_admin" refused "$([ "$(state "$o")" = ok ] && echo a
 # ------------------------------------------------------------------------------------------
 # 12. Everything else.
 # 12a. Who may call what, over each role's own connection.
-RESTRICTED="phi_encrypt('x')|phi_blind_index('x')|phi_decrypt('\\x00'::bytea)|phi_reverse_lookup('$ANON', 'r')|phi_lookup('HG002')|phi_clear_plaintext()|phi_rotate_key(1000, true)|phi_rotate_key_batch(1)|phi_encryption_status()|phi_vault.verify_audit_chain()|vcf_load('$LD/attack.vcf')|vcf_validate('$ANON')|vcf_unload('$ANON')|phi_vault.audit_seal('{1}')"
+RESTRICTED="phi_encrypt('x')|phi_blind_index('x')|phi_decrypt('\\x00'::bytea)|phi_reverse_lookup('$ANON', 'r')|phi_lookup('HG002')|phi_clear_plaintext()|phi_rotate_key(1000, true)|phi_rotate_key_batch(1)|phi_encryption_status()|phi_vault.verify_audit_chain()|vcf_load('$LD/attack.vcf')|vcf_validate('$ANON')|vcf_unload('$ANON')"
 declare -A ALLOWED=(
     [viewer]="phi_encryption_status() phi_reverse_lookup"
     [admin]="phi_encrypt phi_blind_index phi_decrypt phi_reverse_lookup phi_lookup phi_clear_plaintext phi_rotate_key phi_rotate_key_batch phi_encryption_status() phi_vault.verify_audit_chain()"
