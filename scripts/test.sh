@@ -2,7 +2,8 @@
 # Command 2: every test — formatting, clippy, Rust unit tests of the pure cores, #[pg_test]s
 # in a throw-away server (run as the unprivileged user postgres), and the SQL regression
 # tests (tests/pg_regress) against a throw-away cluster, and upgrade + dump/restore checks
-# (tests/ecosystem), faults/concurrency/leaks (tests/hardening). Ends with one summary line and a
+# (tests/ecosystem), faults/concurrency/leaks (tests/hardening), attacks by lesser roles
+# (tests/security) and every real file against bcftools (tests/oracle). Ends with one summary line and a
 # non-zero exit if anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing
@@ -176,6 +177,16 @@ security() {
 }
 run security security
 [ -f "$WORK/logs/security.log" ] && count_checks "$WORK/logs/security.log"
+
+# --- every real file loaded and compared field by field against htslib (bcftools norm -m-any,
+# +split-vep, query): rows, site fields, Number=A/R INFO, dosages, A/R/G FORMAT, genes (tests/oracle)
+oracle() {
+    local out="$WORK/oracle"
+    mkdir -p "$out"; chmod 777 "$out"
+    pg_virtualenv -v 15 -o shared_preload_libraries=vcf_pg_loader bash "$REPO/tests/oracle/run.sh" "$out"
+}
+run oracle oracle
+[ -f "$WORK/logs/oracle.log" ] && count_checks "$WORK/logs/oracle.log"
 
 say "summary"
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done
