@@ -412,6 +412,9 @@ SQL
             "$s" "$i" "$l" "$r" "$ret" "'operator $op ($l, $r)'" "$op"
         printf 'CREATE OPERATOR %s.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = %s.op_%d);\n' "$s" "$op" "$l" "$r" "$s" "$i"
     done <<< "$EVIL_OPS"
+    # The attacker opens its schema to every role, the owner role included: a path the owner
+    # context inherited would then reach these objects.
+    echo "GRANT USAGE ON SCHEMA $s TO PUBLIC;"
     echo "SET search_path = $s, pg_catalog, public;"
 }
 
