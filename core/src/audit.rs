@@ -15,9 +15,13 @@ pub struct Link {
 }
 
 /// Chain `rows` — `(audit_id, payload)` in sealing order — after the head (`prev`, `last_seq`).
-pub fn link(prev: Option<&[u8]>, last_seq: i64, rows: &[(i64, Vec<u8>)]) -> Vec<Link> {
+pub fn link<'a>(
+    prev: Option<&[u8]>,
+    last_seq: i64,
+    rows: impl IntoIterator<Item = (i64, &'a [u8])>,
+) -> Vec<Link> {
     let mut prev: Option<Vec<u8>> = prev.map(<[u8]>::to_vec);
-    rows.iter()
+    rows.into_iter()
         .enumerate()
         .map(|(i, (id, payload))| {
             let mut h = Sha256::new();
@@ -25,7 +29,7 @@ pub fn link(prev: Option<&[u8]>, last_seq: i64, rows: &[(i64, Vec<u8>)]) -> Vec<
             h.update(payload);
             let hash: [u8; 32] = h.finalize().into();
             Link {
-                audit_id: *id,
+                audit_id: id,
                 chain_seq: last_seq + 1 + i as i64,
                 prev_hash: prev.replace(hash.to_vec()),
                 hash,
@@ -48,8 +52,8 @@ mod tests {
 
     #[test]
     fn each_row_hashes_the_one_before() {
-        let rows = vec![(7, b"a".to_vec()), (9, b"b".to_vec())];
-        let l = link(None, 0, &rows);
+        let rows: [(i64, &[u8]); 2] = [(7, b"a"), (9, b"b")];
+        let l = link(None, 0, rows);
         assert_eq!(l[0].chain_seq, 1);
         assert_eq!(l[0].prev_hash, None);
         assert_eq!(
@@ -65,10 +69,10 @@ mod tests {
     #[test]
     fn continues_after_the_head() {
         let head = sha(&[b"x"]);
-        let l = link(Some(&head), 41, &[(100, b"p".to_vec())]);
+        let l = link(Some(&head), 41, [(100, &b"p"[..])]);
         assert_eq!(l[0].chain_seq, 42);
         assert_eq!(l[0].prev_hash.as_deref(), Some(&head[..]));
         assert_eq!(l[0].hash, sha(&[&head, b"p"]));
-        assert!(link(Some(&head), 41, &[]).is_empty());
+        assert!(link(Some(&head), 41, []).is_empty());
     }
 }

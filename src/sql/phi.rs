@@ -61,16 +61,19 @@ thread_local! {
 /// start (`statement_timestamp()`: one per query message, so a DO block or a function is one
 /// statement however many reveals it makes — and so are several statements sent as one
 /// simple-query message, which PostgreSQL also logs and reports as one), and the
-/// subtransaction (a reveal after a rolled-back subtransaction is audited again).
-type StatementKey = (u32, i64, u32);
+/// subtransaction (a reveal after a rolled-back subtransaction is audited again) — and the
+/// current user, whose rights were checked (a SECURITY DEFINER function inside the statement
+/// is another caller).
+type StatementKey = (u32, i64, u32, u32);
 
 fn current_statement() -> StatementKey {
-    // SAFETY: reads this backend's PGPROC and transaction state.
+    // SAFETY: reads this backend's PGPROC, transaction state and current user.
     unsafe {
         (
             (*pg_sys::MyProc).lxid,
             pg_sys::GetCurrentStatementStartTimestamp(),
             pg_sys::GetCurrentSubTransactionId(),
+            pg_sys::GetUserId().to_u32(),
         )
     }
 }
@@ -88,11 +91,7 @@ fn session_reveal_reason() -> Option<String> {
 }
 
 /// The first reveal of a statement: needs a session reason, writes the audit row.
-fn audit_bulk_reveal(caller: &Caller) {
-    let stmt = current_statement();
-    if AUDITED_STATEMENT.get() == Some(stmt) {
-        return;
-    }
+fn audit_bulk_reveal(caller: &Caller, stmt: StatementKey) {
     let Some(reason) = session_reveal_reason() else {
         vault::audit_log_only(
             caller,
@@ -122,11 +121,17 @@ fn phi_decrypt(
     context: default!(Option<&[u8]>, "NULL"),
 ) -> Option<String> {
     let ct = ciphertext?;
-    let caller = Caller::current();
-    require_phi_admin(&caller, "phi_decrypt");
-    check_transport(&caller, "phi_decrypt");
+    // The caller, its transport and the audit row once per statement and user; every further
+    // row of a bulk reveal only decrypts.
+    let stmt = current_statement();
+    if AUDITED_STATEMENT.get() != Some(stmt) {
+        let caller = Caller::current();
+        require_phi_admin(&caller, "phi_decrypt");
+        check_transport(&caller, "phi_decrypt");
+        keys::require();
+        audit_bulk_reveal(&caller, stmt);
+    }
     let keys = keys::require();
-    audit_bulk_reveal(&caller);
     let pt = zeroize::Zeroizing::new(
         keys.keyring
             .decrypt(ct, context.unwrap_or(&[]))

@@ -146,8 +146,8 @@ fn seal_pending() {
                 None,
             )
         });
-        let payloads: Vec<(i64, Vec<u8>)> = rows.iter().map(|r| (r.0, r.1.clone())).collect();
-        let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, &payloads);
+        let payloads = rows.iter().map(|r| (r.0, r.1.as_slice()));
+        let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, payloads);
         let new_max = rows.iter().map(|r| r.0).max().unwrap_or(max_id).max(max_id);
         let last = chain.last().expect("rows is not empty");
         spi::run(

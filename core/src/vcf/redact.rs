@@ -231,7 +231,9 @@ impl Redactor {
         let (mut start, mut copied) = (0, 0);
         for it in value.split(',') {
             let end = start + it.len();
-            if let Some(p) = compared(it).then(|| self.item(it)).flatten() {
+            // The name lookup (a length test, then a hash) before the predicate, which may
+            // parse a number: most items are no name.
+            if let Some(p) = self.item(it).filter(|_| compared(it)) {
                 let o = out.get_or_insert_with(|| String::with_capacity(value.len() + 32));
                 o.push_str(&value[copied..start]);
                 o.push_str(p);
@@ -921,8 +923,8 @@ mod tests {
         (r.header().lines.clone(), r.header().samples.clone())
     }
 
-    /// The key of a meta line, as the brief's structural list names them (independent of
-    /// [`STRUCTURAL_KEYS`]).
+    /// The key of a meta line, as the contract's structural list names them (independent of
+    /// [`STRUCTURAL_KEYS`] on purpose: an oracle, not a copy).
     fn is_spec_structural(l: &str) -> bool {
         [
             "fileformat",
