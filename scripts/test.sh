@@ -142,51 +142,39 @@ else
     fi
 fi
 
-# --- upgrade from the first release and pg_dump/pg_restore, in a throw-away cluster (needs the
-# build the regress step installed; `scripts/test.sh regress ecosystem` runs both)
-ecosystem() {
-    local out="$WORK/ecosystem"
+# --- the shell suites (tests/<name>/run.sh OUT [LOG]), each in a throw-away cluster started
+# with the given pg_virtualenv options; they use the build the regress step installed. The
+# server log is passed to the suites that search it.
+SERVER_LOG=/var/log/postgresql/postgresql-15-regress.log
+suite() { # suite NAME [pg_virtualenv options...] [-- extra run.sh arguments]
+    local name=$1; shift
+    local opts=() extra=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+    [ "${1:-}" = -- ] && { shift; extra=("$@"); }
+    local out="$WORK/$name"
     mkdir -p "$out"; chmod 777 "$out"
-    # Install scripts of earlier releases (cargo pgrx install copies only update scripts).
+    pg_virtualenv -v 15 "${opts[@]}" bash "$REPO/tests/$name/run.sh" "$out" "${extra[@]}"
+}
+shell_suite() { # shell_suite NAME ARGS...: a step counted by its ok/FAIL lines
+    run "$1" suite "$@"
+    [ -f "$WORK/logs/$1.log" ] && count_checks "$WORK/logs/$1.log"
+}
+# Install scripts of earlier releases (cargo pgrx install copies only update scripts).
+[[ "$ONLY" == "  " || "$ONLY" == *" ecosystem "* ]] &&
     as_root cp "$REPO"/sql/released/vcf_pg_loader--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
-    pg_virtualenv -v 15 bash "$REPO/tests/ecosystem/run.sh" "$out"
-}
-run ecosystem ecosystem
-[ -f "$WORK/logs/ecosystem.log" ] && count_checks "$WORK/logs/ecosystem.log"
-
-# --- faults (kill -9), concurrency and leak search, in a throw-away cluster that logs every
-# statement and collects pg_stat_statements
-hardening() {
-    local out="$WORK/hardening"
-    mkdir -p "$out"; chmod 777 "$out"
-    pg_virtualenv -v 15 -o shared_preload_libraries=pg_stat_statements -o log_statement=all \
-        -o log_min_duration_statement=0 \
-        bash "$REPO/tests/hardening/run.sh" "$out" /var/log/postgresql/postgresql-15-regress.log
-}
-run hardening hardening
-[ -f "$WORK/logs/hardening.log" ] && count_checks "$WORK/logs/hardening.log"
-
-# --- attacks on every entry point by lesser roles, each over its own connection (CONTRACT §8,
-# §9), in a throw-away cluster that preloads the library (prepared transactions enabled so the
-# audit's refusal of PREPARE is tested)
-security() {
-    local out="$WORK/security"
-    mkdir -p "$out"; chmod 777 "$out"
-    pg_virtualenv -v 15 -o shared_preload_libraries=vcf_pg_loader -o max_prepared_transactions=5 \
-        bash "$REPO/tests/security/run.sh" "$out" /var/log/postgresql/postgresql-15-regress.log
-}
-run security security
-[ -f "$WORK/logs/security.log" ] && count_checks "$WORK/logs/security.log"
-
-# --- every real file loaded and compared field by field against htslib (bcftools norm -m-any,
-# +split-vep, query): rows, site fields, Number=A/R INFO, dosages, A/R/G FORMAT, genes (tests/oracle)
-oracle() {
-    local out="$WORK/oracle"
-    mkdir -p "$out"; chmod 777 "$out"
-    pg_virtualenv -v 15 -o shared_preload_libraries=vcf_pg_loader bash "$REPO/tests/oracle/run.sh" "$out"
-}
-run oracle oracle
-[ -f "$WORK/logs/oracle.log" ] && count_checks "$WORK/logs/oracle.log"
+# upgrade from the releases and pg_dump/pg_restore
+shell_suite ecosystem
+# faults (kill -9), concurrency and leak search, in a cluster that logs every statement and
+# collects pg_stat_statements
+shell_suite hardening -o shared_preload_libraries=pg_stat_statements -o log_statement=all \
+    -o log_min_duration_statement=0 -- "$SERVER_LOG"
+# attacks on every entry point by lesser roles, each over its own connection (CONTRACT §8,
+# §9), with the library preloaded (prepared transactions on, so the audit's refusal of PREPARE
+# is tested)
+shell_suite security -o shared_preload_libraries=vcf_pg_loader -o max_prepared_transactions=5 -- "$SERVER_LOG"
+# every real file compared field by field against htslib (bcftools norm -m-any, +split-vep,
+# query): rows, site fields, Number=A/R INFO, dosages, A/R/G FORMAT, genes
+shell_suite oracle -o shared_preload_libraries=vcf_pg_loader
 
 say "summary"
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done
