@@ -693,14 +693,7 @@ mod tests {
 ##INFO=<ID=CH,Number=1,Type=Character,Description=\"x\">\n\
 ##FORMAT=<ID=FT,Number=.,Type=String,Description=\"x\">\n";
         let rec = "1\t100\t.\tA\tC\t.\t.\tDP=1;AC=1;denovo=1,DP,x1,D%50;ANN=C|DP|1;LBL=1_DP;CH=1;XX=DP\tGT:DP:FT:SM\t0/1:1:DP,1:DP\t0/1:1:PASS:x\n";
-        let r = decomposer_input("1\tDP", head_extra, rec);
-        let mut r = r;
-        let header = r.header().clone();
-        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
-        let mut b = RowBatch::default();
-        let (ln, line) = r.next_line().unwrap().unwrap();
-        let line = line.to_vec();
-        d.decompose(ln, &line, &mut b).unwrap();
+        let (b, _) = rows_of("1\tDP", head_extra, rec);
         let i = info(&b.variants[0]);
         // Integer and Character values are never names.
         assert_eq!(
@@ -726,13 +719,7 @@ mod tests {
         let head_extra = "##INFO=<ID=PROBAND,Number=1,Type=Integer,Description=\"x\">\n\
 ##INFO=<ID=N,Number=.,Type=Integer,Description=\"x\">\n";
         let rec = "1\t100\t.\tA\tC\t.\t.\tPROBAND=NA12878;N=5,NA12878\tGT:DP:GQ:AD\t0/1:NA12878:5:NA12878,3\t0/1:5:5:1,2\n";
-        let mut r = decomposer_input("NA12878\t5", head_extra, rec);
-        let header = r.header().clone();
-        let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
-        let mut b = RowBatch::default();
-        let (ln, line) = r.next_line().unwrap().unwrap();
-        let line = line.to_vec();
-        d.decompose(ln, &line, &mut b).unwrap();
+        let (b, _) = rows_of("NA12878\t5", head_extra, rec);
         let i = info(&b.variants[0]);
         assert_eq!(i["PROBAND"], json!("P-1"));
         assert_eq!(
@@ -749,7 +736,13 @@ mod tests {
 
     /// Rows and warnings of `records` under HEAD with `extra` header lines (samples S1, S2).
     fn run_extra(extra: &str, records: &str) -> (RowBatch, Warnings) {
-        let mut r = decomposer_input("S1\tS2", extra, records);
+        rows_of("S1\tS2", extra, records)
+    }
+
+    /// Rows and warnings of `records` under HEAD with `extra` header lines, for two samples
+    /// `names` (tab-separated) whose pseudonyms are P-1, P-2.
+    fn rows_of(names: &str, extra: &str, records: &str) -> (RowBatch, Warnings) {
+        let mut r = decomposer_input(names, extra, records);
         let header = r.header().clone();
         let mut d = Decomposer::new(&header, ALL, &["P-1".into(), "P-2".into()]);
         let mut b = RowBatch::default();
