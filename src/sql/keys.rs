@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use vcf_pg_loader_core::crypto::{key_command, keyring, Keyring};
+use vcf_pg_loader_core::crypto::{key_command, key_file, keyring, Keyring};
 use zeroize::Zeroizing;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -191,39 +191,21 @@ fn stamp_of(path: &str) -> Option<FileStamp> {
     })
 }
 
-/// The ownership and mode rule PostgreSQL applies to `ssl_key_file`.
+/// The ownership and mode rule PostgreSQL applies to `ssl_key_file` (`core::crypto::key_file`).
 pub fn check_key_file_permissions(
     path: &str,
     meta: &std::fs::Metadata,
 ) -> Result<(), (String, &'static str)> {
     let hint = "chown postgres:postgres FILE && chmod 0600 FILE (or owned by root with mode 0640)";
-    if !meta.is_file() {
-        return Err((
-            format!("PHI key file \"{path}\" is not a regular file"),
-            hint,
-        ));
-    }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    let mode = meta.mode() & 0o777;
-    if meta.uid() == me {
-        if mode & 0o077 != 0 {
-            return Err((
-                format!("PHI key file \"{path}\" has group or world access (mode {mode:04o})"),
-                hint,
-            ));
-        }
-    } else if meta.uid() == 0 {
-        if mode & 0o037 != 0 {
-            return Err((format!("PHI key file \"{path}\" is owned by root but has more than group read access (mode {mode:04o})"), hint));
-        }
-    } else {
-        return Err((
-            format!("PHI key file \"{path}\" must be owned by the database server user or root"),
-            hint,
-        ));
-    }
-    Ok(())
+    key_file::check(meta, key_file::euid()).map_err(|p| {
+        let msg = match p {
+            key_file::KeyFileProblem::WrongOwner => {
+                format!("PHI key file \"{path}\" must be owned by the database server user or root")
+            }
+            p => format!("PHI key file \"{path}\" {p}"),
+        };
+        (msg, hint)
+    })
 }
 
 fn load_file(path: &str) -> (LoadedKeys, FileStamp) {

@@ -1,5 +1,10 @@
-//! Schema objects from `sql/`: roles, schemas, tables, triggers first; grants after every
-//! generated function exists.
+//! Schema objects from `sql/`: the portable schema (`schema.sql`, `client_api.sql`, shared
+//! with `vcf-pg-loader init-db`) first; the extension-only part after every generated function.
 
-pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
-pgrx::extension_sql_file!("../../sql/finalize.sql", name = "finalize", finalize);
+pgrx::extension_sql_file!("../../sql/schema.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!(
+    "../../sql/client_api.sql",
+    name = "client_api",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!("../../sql/extension.sql", name = "finalize", finalize);

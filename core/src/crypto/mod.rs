@@ -5,6 +5,7 @@
 pub mod blind_index;
 pub mod envelope;
 pub mod key_command;
+pub mod key_file;
 pub mod keyring;
 pub mod rng;
 pub mod sealed;

@@ -148,26 +148,13 @@ pub fn finish(id: Uuid, f: &Finished) {
     );
 }
 
-/// Remove a batch's rows; returns variant + genotype rows removed.
+/// Remove a batch's rows; returns variant + genotype rows removed (`vcf.unload_batch`, shared
+/// with the client API in sql/client_api.sql).
 pub fn unload(id: Uuid) -> i64 {
-    let g = spi::one::<i64>(
-        "removing genotypes",
-        "WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v
-                    WHERE v.load_batch_id = $1 AND g.variant_id = v.variant_id RETURNING 1)
-         SELECT pg_catalog.count(*) FROM d",
+    spi::one::<i64>(
+        "removing the load",
+        "SELECT vcf.unload_batch($1)",
         &[id.into()],
     )
-    .unwrap_or(0);
-    let v = spi::one::<i64>(
-        "removing variants",
-        "WITH d AS (DELETE FROM vcf.variants WHERE load_batch_id = $1 RETURNING 1) SELECT pg_catalog.count(*) FROM d",
-        &[id.into()],
-    )
-    .unwrap_or(0);
-    spi::run(
-        "removing the load batch",
-        "DELETE FROM vcf.load_batches WHERE load_batch_id = $1",
-        &[id.into()],
-    );
-    g + v
+    .unwrap_or(0)
 }

@@ -1,5 +1,7 @@
--- vcf_pg_loader schema, part 2 (runs after the generated functions): the online rotation
--- procedure and who may call what (CONTRACT §4 "Who may call").
+-- vcf_pg_loader, the extension-only part (runs after the library's generated functions): the
+-- online rotation procedure, who may call the library's functions (CONTRACT §4 "Who may
+-- call"), pg_dump marks. The schema itself is sql/schema.sql and sql/client_api.sql, shared
+-- with `vcf-pg-loader init-db`.
 
 -- Procedures that COMMIT cannot carry a SET clause: the body names everything with its
 -- schema (operators included), so a caller's search_path finds nothing of its own.
@@ -52,40 +54,6 @@ GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO vcf_loader, pg_read_se
 REVOKE ALL ON FUNCTION @extschema@.vcf_validate(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader, pg_read_server_files;
 
-GRANT USAGE ON SCHEMA vcf TO phi_admin, phi_viewer;
-GRANT SELECT ON ALL TABLES IN SCHEMA vcf TO phi_admin, phi_viewer;
-GRANT USAGE ON SCHEMA phi_vault TO phi_admin, phi_viewer;
-GRANT SELECT ON phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
--- Every column but the blind index: phi_lookup is the (audited) way to search by name.
-GRANT SELECT (mapping_id, anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, source_file,
-              file_sha256, load_batch_id, created_at, created_by) ON phi_vault.sample_id_mapping TO phi_admin;
-GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
-REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
-
--- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
--- TABLE … OWNER does not recurse to partitions), and may use the schemas (CONTRACT §9).
-GRANT USAGE, CREATE ON SCHEMA vcf, phi_vault TO vcf_pg_loader_owner;
-DO $own$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
-               FROM pg_catalog.pg_class c
-               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e'
-               JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'vcf_pg_loader'
-              WHERE c.relkind IN ('r', 'p', 'v', 'S')
-                -- sequences owned by a column (identity, OWNED BY) follow their table
-                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
-                                 WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = c.oid
-                                   AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')))
-              ORDER BY c.oid
-    LOOP
-        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO vcf_pg_loader_owner',
-            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, r.rel);
-    END LOOP;
-END $own$;
-
 -- pg_dump skips the rows of an extension's tables unless they are marked: mark every table and
 -- sequence of ours (partitions included), so a dump holds the loads, the vault (ciphertext)
 -- and the audit log (docs/operations.md). Keys are never in the database, so never in a dump.
@@ -127,20 +95,3 @@ COMMENT ON FUNCTION @extschema@.phi_reverse_lookup(uuid, text) IS 'The sample na
 COMMENT ON FUNCTION @extschema@.phi_clear_plaintext() IS 'Erase original_id plaintext kept by phi_store_plaintext; returns rows cleared. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key(integer, boolean) IS 'Re-encrypt (and re-index) every mapping row not under the active key, batch_size rows at a time, in this transaction; dry_run counts. Resumable. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
-COMMENT ON FUNCTION phi_vault.audit_row_hash(bytea, bigint, timestamptz, name, name, inet, text, jsonb) IS 'SHA-256 of one audit row chained to the previous hash; independent of DateStyle and TimeZone.';
-COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain as its transaction commits (sealed by the library).';
-COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log, except the owner sealing a pending row.';
-COMMENT ON FUNCTION phi_vault.sample_id_mapping_guard() IS 'Trigger: mapping rows are immutable except their crypto columns during key rotation.';
-COMMENT ON SEQUENCE vcf.variant_id_block_seq IS 'Blocks of 2^20 variant ids: variant_id = nextval * 2^20 + i; a load reserves one block per million rows.';
-COMMENT ON SEQUENCE phi_vault.sample_id_mapping_mapping_id_seq IS 'Identity of phi_vault.sample_id_mapping.';
-DO $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN SELECT c.oid::regclass AS rel, pg_get_expr(c.relpartbound, c.oid) AS bound
-               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-              WHERE i.inhparent = 'vcf.variants'::regclass
-    LOOP
-        EXECUTE format('COMMENT ON TABLE %s IS %L', r.rel, 'Partition of vcf.variants: ' || r.bound);
-    END LOOP;
-END $$;

@@ -1,4 +1,9 @@
--- vcf_pg_loader schema, part 1 (runs before the generated functions).
+-- vcf_pg_loader schema, the portable part: roles, schemas, tables, partitions, RLS,
+-- immutability and audit-chain triggers, grants. The one source of the schema: CREATE EXTENSION
+-- runs it first (then the library's functions, then sql/extension.sql), and `vcf-pg-loader
+-- init-db` runs it (then sql/client_api.sql) on servers that cannot load the library.
+-- It must run as a superuser or as a role with CREATEROLE that owns the database (an RDS
+-- master user); nothing here needs the library.
 -- Roles are cluster-global: created if missing, never dropped by DROP EXTENSION.
 -- vcf_pg_loader_owner owns the vcf and phi_vault tables and does the extension's writes
 -- (CONTRACT §9): it must never log in, be a superuser, or bypass row-level security, so those
@@ -17,7 +22,20 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner') THEN
         CREATE ROLE vcf_pg_loader_owner NOLOGIN;
     END IF;
-    ALTER ROLE vcf_pg_loader_owner NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        ALTER ROLE vcf_pg_loader_owner NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+    ELSE
+        -- Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS at all: check them.
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner'
+                    AND (rolsuper OR rolreplication OR rolbypassrls)) THEN
+            RAISE EXCEPTION 'role vcf_pg_loader_owner is a superuser, or may replicate or bypass row-level security'
+                USING ERRCODE = '42501', HINT = 'ALTER ROLE vcf_pg_loader_owner NOSUPERUSER NOREPLICATION NOBYPASSRLS (as a superuser), then run again.';
+        END IF;
+        ALTER ROLE vcf_pg_loader_owner NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+        -- Handing objects to the owner needs membership in it (PostgreSQL 15): held only
+        -- while this script runs (sql/client_api.sql revokes it at its end).
+        EXECUTE pg_catalog.format('GRANT vcf_pg_loader_owner TO %I', current_user);
+    END IF;
 END
 $roles$;
 COMMENT ON ROLE phi_admin IS 'vcf_pg_loader: may reveal sample identifiers (every reveal is audited)';
@@ -168,8 +186,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Writing a row: the trigger stamps id, time, users and address itself; the row is sealed
--- into the chain by the library as its transaction commits. The LOG line is a
--- trace that survives a rollback.
+-- into the chain by the library as its transaction commits. Without the library, rows are
+-- written already sealed by phi_vault.append_audit (sql/client_api.sql), which takes the
+-- restore path below under the chain head's lock. The LOG line is a trace that survives a
+-- rollback.
 CREATE FUNCTION phi_vault.audit_log_chain() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -374,3 +394,55 @@ CREATE TABLE vcf.genotypes (
 CREATE INDEX genotypes_variant_id_brin ON vcf.genotypes USING brin (variant_id);
 COMMENT ON TABLE vcf.genotypes IS 'One row per (variant row, sample) as the genotypes option chose; samples only as pseudonyms';
 COMMENT ON COLUMN vcf.genotypes.alt_dosage IS 'Copies of this row''s ALT in GT; NULL if any allele is missing';
+
+-- ---------------------------------------------------------------- who may read what
+GRANT USAGE ON SCHEMA vcf TO phi_admin, phi_viewer;
+GRANT SELECT ON ALL TABLES IN SCHEMA vcf TO phi_admin, phi_viewer;
+GRANT USAGE ON SCHEMA phi_vault TO phi_admin, phi_viewer;
+GRANT SELECT ON phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_sources TO phi_admin;
+-- Every column but the blind index: phi_lookup is the (audited) way to search by name.
+GRANT SELECT (mapping_id, anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, source_file,
+              file_sha256, load_batch_id, created_at, created_by) ON phi_vault.sample_id_mapping TO phi_admin;
+GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
+REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
+
+-- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
+-- TABLE … OWNER does not recurse to partitions), and may use the schemas (CONTRACT §9).
+GRANT USAGE, CREATE ON SCHEMA vcf, phi_vault TO vcf_pg_loader_owner;
+DO $own$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+               FROM pg_catalog.pg_class c
+              WHERE c.relnamespace IN ('vcf'::pg_catalog.regnamespace, 'phi_vault'::pg_catalog.regnamespace)
+                AND c.relkind IN ('r', 'p', 'v', 'S')
+                -- sequences owned by a column (identity, OWNED BY) follow their table
+                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
+                                 WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = c.oid
+                                   AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')))
+              ORDER BY c.oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO vcf_pg_loader_owner',
+            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END $own$;
+
+-- Every object explains itself in \\dt+ / \\df+ (tests/pg_regress/sql/12_catalog.sql).
+COMMENT ON FUNCTION phi_vault.audit_row_hash(bytea, bigint, timestamptz, name, name, inet, text, jsonb) IS 'SHA-256 of one audit row chained to the previous hash; independent of DateStyle and TimeZone.';
+COMMENT ON FUNCTION phi_vault.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log, except the owner sealing a pending row.';
+COMMENT ON FUNCTION phi_vault.sample_id_mapping_guard() IS 'Trigger: mapping rows are immutable except their crypto columns during key rotation.';
+COMMENT ON SEQUENCE vcf.variant_id_block_seq IS 'Blocks of 2^20 variant ids: variant_id = nextval * 2^20 + i; a load reserves one block per million rows.';
+COMMENT ON SEQUENCE phi_vault.sample_id_mapping_mapping_id_seq IS 'Identity of phi_vault.sample_id_mapping.';
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS rel, pg_get_expr(c.relpartbound, c.oid) AS bound
+               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'vcf.variants'::regclass
+    LOOP
+        EXECUTE format('COMMENT ON TABLE %s IS %L', r.rel, 'Partition of vcf.variants: ' || r.bound);
+    END LOOP;
+END $$;
