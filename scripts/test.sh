@@ -3,7 +3,8 @@
 # in a throw-away server (run as the unprivileged user postgres), and the SQL regression
 # tests (tests/pg_regress) against a throw-away cluster, and upgrade + dump/restore checks
 # (tests/ecosystem), faults/concurrency/leaks (tests/hardening), attacks by lesser roles
-# (tests/security) and every real file against bcftools (tests/oracle). Ends with one summary line and a
+# (tests/security), every real file against bcftools (tests/oracle) and the companion CLI
+# against an RDS-like server (tests/cli). Ends with one summary line and a
 # non-zero exit if anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing
@@ -72,7 +73,7 @@ clippy() {
 run clippy clippy
 
 # --- pure cores, no PostgreSQL
-run unit cargo test -p vcf_pg_loader_core
+run unit cargo test -p vcf_pg_loader_core -p vcf-pg-loader
 [ -f "$WORK/logs/unit.log" ] && count_cargo "$WORK/logs/unit.log"
 
 # Fixtures read by the server: /tmp/vcf_pg_loader_regress/{keys,data,local}
@@ -157,7 +158,7 @@ suite() { # suite NAME [pg_virtualenv options...] [-- extra run.sh arguments]
 }
 shell_suite() { # shell_suite NAME ARGS...: a step counted by its ok/FAIL lines
     run "$1" suite "$@"
-    [ -f "$WORK/logs/$1.log" ] && count_checks "$WORK/logs/$1.log"
+    if [ -f "$WORK/logs/$1.log" ]; then count_checks "$WORK/logs/$1.log"; fi
 }
 # Install scripts of earlier releases (cargo pgrx install copies only update scripts).
 [[ "$ONLY" == "  " || "$ONLY" == *" ecosystem "* ]] &&
@@ -175,6 +176,14 @@ shell_suite security -o shared_preload_libraries=vcf_pg_loader -o max_prepared_t
 # every real file compared field by field against htslib (bcftools norm -m-any, +split-vep,
 # query): rows, site fields, Number=A/R INFO, dosages, A/R/G FORMAT, genes
 shell_suite oracle -o shared_preload_libraries=vcf_pg_loader
+# the CLI against an RDS-like server of its own (TLS only, scram, a non-superuser master user,
+# no extension in its database) and against the extension (interop)
+cli_suite() {
+    cargo build -p vcf-pg-loader 2>&1 | tail -1
+    bash "$REPO/tests/cli/run.sh" "$WORK/cli" "$CARGO_TARGET_DIR/debug/vcf-pg-loader"
+}
+run cli cli_suite
+[ -f "$WORK/logs/cli.log" ] && count_checks "$WORK/logs/cli.log"
 
 say "summary"
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done

@@ -244,61 +244,7 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON phi_vault.audit_lo
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON phi_vault.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION phi_vault.audit_log_append_only();
 
-CREATE FUNCTION phi_vault.verify_audit_chain(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
-                                             anchor_xid xid8 DEFAULT NULL,
-                                             OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    r record;
-    prev bytea := NULL;
-    seq bigint := 0;
-    head record;
-    mine text := (pg_current_xact_id_if_assigned()::text::bigint % 4294967296)::text;
-BEGIN
-    ok := true; rows_checked := 0;
-    FOR r IN SELECT * FROM phi_vault.audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq LOOP
-        rows_checked := rows_checked + 1;
-        seq := seq + 1;
-        IF r.chain_seq <> seq OR r.prev_hash IS DISTINCT FROM prev
-           OR r.hash IS DISTINCT FROM phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
-                                                               r."current_user", r.client_addr, r.operation, r.detail) THEN
-            ok := false; first_bad_audit_id := r.audit_id;
-            RETURN;
-        END IF;
-        prev := r.hash;
-    END LOOP;
-    -- A row outside the chain that is not this transaction's own pending row was written
-    -- around the sealing (triggers disabled).
-    SELECT a.audit_id INTO first_bad_audit_id FROM phi_vault.audit_log a
-     WHERE a.chain_seq IS NULL AND a.xmin::text IS DISTINCT FROM mine ORDER BY a.audit_id LIMIT 1;
-    IF first_bad_audit_id IS NOT NULL THEN
-        ok := false;
-        RETURN;
-    END IF;
-    -- The head names the last row sealed: rows removed from the tail leave it behind.
-    SELECT h.last_seq, h.max_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
-    IF head.last_seq IS DISTINCT FROM seq OR head.last_hash IS DISTINCT FROM prev THEN
-        ok := false; first_bad_audit_id := head.max_id;
-        RETURN;
-    END IF;
-    IF anchor_id IS NULL THEN
-        RETURN;
-    END IF;
-    -- An anchor is a sealed row's LOG line (audit_id, hash, xid): rows are sealed as their
-    -- transaction commits, so a rolled-back call leaves no such line. One from a commit that
-    -- failed after sealing is no anchor — told apart by its xid when given.
-    IF anchor_hash IS NULL THEN
-        RETURN;
-    END IF;
-    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
-        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
-        RETURN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
-        ok := false; first_bad_audit_id := anchor_id;
-    END IF;
-END $$;
-COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain in chain order and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
+-- phi_vault.verify_audit_chain(): sql/client_api.sql (it knows rows the client API leaves pending).
 
 -- ---------------------------------------------------------------- vcf
 CREATE TABLE vcf.load_batches (
@@ -404,8 +350,6 @@ GRANT SELECT ON phi_vault.audit_log, phi_vault.audit_chain_head, phi_vault.load_
 GRANT SELECT (mapping_id, anonymous_id, original_id, original_id_encrypted, encryption_iv, key_id, source_file,
               file_sha256, load_batch_id, created_at, created_by) ON phi_vault.sample_id_mapping TO phi_admin;
 GRANT SELECT ON phi_vault.pseudonyms TO phi_admin, phi_viewer;
-REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
 
 -- The owner role owns every table, partition, view and sequence of ours, one by one (ALTER
 -- TABLE … OWNER does not recurse to partitions), and may use the schemas (CONTRACT §9).

@@ -8,71 +8,220 @@
 -- Clients never write phi_vault tables or vcf.load_batches / vcf.samples themselves: these
 -- SECURITY DEFINER functions, owned by the NOLOGIN owner role with a pinned search_path, do,
 -- after checking that the load they touch was claimed in the caller's own transaction by the
--- caller's login role. Audit rows are written by them, sealed at once, and name session_user:
--- a client cannot forge an audit time, a user, or an entry of its own choosing. The bulk rows
--- (vcf.variants, vcf.genotypes) arrive by the client's binary COPY, so vcf_loader may INSERT
--- into those two tables (and nothing else).
+-- caller's login role. Audit rows are written by them and name session_user: a client cannot
+-- forge an audit time, a user, or an entry of its own choosing. The bulk rows (vcf.variants,
+-- vcf.genotypes) arrive by the client's binary COPY, so vcf_loader may INSERT into those two
+-- tables — and a statement trigger refuses any row that is not of a load claimed in that very
+-- transaction (variant ids of the blocks it reserved, its own samples).
 --
 -- Every statement here may run again (CREATE OR REPLACE): scripts/gen-update-script.sh makes
 -- the update script from this file, so it is the one copy.
 
 -- ---------------------------------------------------------------- audit, without the library
--- Appends one audit row already sealed into the chain: the chain head stays locked until the
--- caller's transaction ends (the library seals at commit instead; both take the same lock, so
--- the chain stays one line). The anchor LOG line names the xid: verify_audit_chain tells a
--- rolled-back one apart. Not callable by clients.
+-- An audit row of the client API: stamped by the chain trigger (id, time, users, address) and
+-- left pending, like the library's rows until their commit. Nothing here waits on the chain
+-- head, so no open transaction of any role holds up another's audited work. Not callable by
+-- clients.
 CREATE OR REPLACE FUNCTION phi_vault.append_audit(p_operation text, p_detail jsonb) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    head record;
-    r phi_vault.audit_log;
+    id bigint;
 BEGIN
-    SELECT last_seq, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE;
-    r.audit_id := nextval('phi_vault.audit_log_audit_id_seq'::regclass);
-    r.at := clock_timestamp();
-    r."session_user" := session_user;
-    -- Inside a SECURITY DEFINER function the caller's current_user is gone: the login role
-    -- is the one name no client can change.
-    r."current_user" := session_user;
-    r.client_addr := inet_client_addr();
-    r.operation := p_operation;
-    r.detail := coalesce(p_detail, '{}'::jsonb);
-    r.prev_hash := head.last_hash;
-    r.chain_seq := head.last_seq + 1;
-    r.hash := phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user", r."current_user",
-                                       r.client_addr, r.operation, r.detail);
-    INSERT INTO phi_vault.audit_log (audit_id, at, "session_user", "current_user", client_addr, operation, detail,
-                                     prev_hash, hash, chain_seq)
-    VALUES (r.audit_id, r.at, r."session_user", r."current_user", r.client_addr, r.operation, r.detail,
-            r.prev_hash, r.hash, r.chain_seq);
-    RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% chain_seq=% operation=% detail=%',
-        r.audit_id, encode(r.hash, 'hex'), pg_current_xact_id(), r.chain_seq, r.operation, r.detail::text;
-    RETURN r.audit_id;
+    -- The caller's current_user is gone inside SECURITY DEFINER: the trigger names the login.
+    INSERT INTO phi_vault.audit_log ("current_user", operation, detail)
+    VALUES (session_user, p_operation, coalesce(p_detail, '{}'::jsonb))
+    RETURNING audit_id INTO id;
+    RETURN id;
 END $$;
-COMMENT ON FUNCTION phi_vault.append_audit(text, jsonb) IS 'Append one audit row sealed at once (no library to seal at commit); the chain head stays locked until the transaction ends. Owner only.';
-COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain as its transaction commits (sealed by the library), or arrives sealed from phi_vault.append_audit.';
+COMMENT ON FUNCTION phi_vault.append_audit(text, jsonb) IS 'Append one pending audit row (stamped by the chain trigger, naming the login role); phi_vault.seal_audit() links it into the chain once its transaction has committed. Owner only.';
+
+-- Link every committed pending row into the chain, in audit_id order, and log each row's anchor.
+-- Never waits: if another transaction holds the chain head, this one returns 0 and a later
+-- seal (the next one by the client, the library or anyone) links the rows. Rows of this
+-- transaction are linked too: they commit or vanish with it.
+CREATE OR REPLACE FUNCTION phi_vault.seal_audit() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+    head record;
+    r record;
+    prev bytea;
+    seq bigint;
+    top bigint;
+    h bytea;
+    n bigint := 0;
+BEGIN
+    SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    prev := head.last_hash; seq := head.last_seq; top := head.max_id;
+    FOR r IN SELECT a.audit_id, a.at, a."session_user" AS su, a."current_user" AS cu, a.client_addr, a.operation, a.detail
+               FROM phi_vault.audit_log a WHERE a.hash IS NULL AND a.chain_seq IS NULL
+              ORDER BY a.audit_id FOR UPDATE SKIP LOCKED LOOP
+        seq := seq + 1;
+        h := phi_vault.audit_row_hash(prev, r.audit_id, r.at, r.su, r.cu, r.client_addr, r.operation, r.detail);
+        UPDATE phi_vault.audit_log SET prev_hash = prev, hash = h, chain_seq = seq WHERE audit_id = r.audit_id;
+        RAISE LOG 'vcf_pg_loader audit: audit_id=% hash=% xid=% chain_seq=% operation=% detail=%',
+            r.audit_id, encode(h, 'hex'), pg_current_xact_id(), seq, r.operation, r.detail::text;
+        prev := h; top := greatest(top, r.audit_id); n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        UPDATE phi_vault.audit_chain_head SET last_seq = seq, max_id = top, last_hash = prev;
+    END IF;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION phi_vault.seal_audit() IS 'Link committed pending audit rows into the hash chain (never waits; 0 when another transaction holds the head). The CLI calls it after each commit; anyone in vcf_loader, phi_admin or phi_viewer may.';
+
+-- Recomputes the chain in chain order and checks its head and, if given, an anchor.
+CREATE OR REPLACE FUNCTION phi_vault.verify_audit_chain(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+                                             anchor_xid xid8 DEFAULT NULL,
+                                             OUT ok boolean, OUT rows_checked bigint, OUT first_bad_audit_id bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    prev bytea := NULL;
+    seq bigint := 0;
+    head record;
+    pending bigint;
+    mine text := (pg_current_xact_id_if_assigned()::text::bigint % 4294967296)::text;
+BEGIN
+    ok := true; rows_checked := 0;
+    FOR r IN SELECT * FROM phi_vault.audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq LOOP
+        rows_checked := rows_checked + 1;
+        seq := seq + 1;
+        IF r.chain_seq <> seq OR r.prev_hash IS DISTINCT FROM prev
+           OR r.hash IS DISTINCT FROM phi_vault.audit_row_hash(r.prev_hash, r.audit_id, r.at, r."session_user",
+                                                               r."current_user", r.client_addr, r.operation, r.detail) THEN
+            ok := false; first_bad_audit_id := r.audit_id;
+            RETURN;
+        END IF;
+        prev := r.hash;
+    END LOOP;
+    -- Rows outside the chain are pending: this transaction's own, or committed rows the next
+    -- seal links (a commit that found the head held, or the client API's rows).
+    SELECT count(*) INTO pending FROM phi_vault.audit_log a
+     WHERE a.chain_seq IS NULL AND a.xmin::text IS DISTINCT FROM mine;
+    IF pending > 0 THEN
+        RAISE NOTICE '% committed audit row(s) await sealing into the chain', pending
+            USING HINT = 'SELECT phi_vault.seal_audit() links them now.';
+    END IF;
+    -- The head names the last row sealed: rows removed from the tail leave it behind.
+    SELECT h.last_seq, h.max_id, h.last_hash INTO head FROM phi_vault.audit_chain_head h;
+    IF head.last_seq IS DISTINCT FROM seq OR head.last_hash IS DISTINCT FROM prev THEN
+        ok := false; first_bad_audit_id := head.max_id;
+        RETURN;
+    END IF;
+    IF anchor_id IS NULL THEN
+        RETURN;
+    END IF;
+    -- An anchor is a sealed row's LOG line (audit_id, hash, xid): rows are sealed as their
+    -- transaction commits, so a rolled-back call leaves no such line. One from a commit that
+    -- failed after sealing is no anchor — told apart by its xid when given.
+    IF anchor_hash IS NULL THEN
+        RETURN;
+    END IF;
+    IF anchor_xid IS NOT NULL AND pg_xact_status(anchor_xid) IS DISTINCT FROM 'committed' THEN
+        RAISE NOTICE 'audit anchor % is from a transaction that did not commit: not an anchor', anchor_id;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM phi_vault.audit_log a WHERE a.audit_id = anchor_id AND a.hash = anchor_hash) THEN
+        ok := false; first_bad_audit_id := anchor_id;
+    END IF;
+END $$;
+COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain in chain order and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
 
 -- ---------------------------------------------------------------- loads
--- Remove a load's rows (vcf_unload, force, and the client's --force). Owner only.
+-- Which load reserved which block of 2^20 variant ids (vcf.variant_id_block_seq): unloads
+-- delete genotypes by the load's own blocks (no join that another load's ids could reach),
+-- and client rows must lie in blocks their load reserved in the same transaction.
+CREATE TABLE IF NOT EXISTS vcf.load_blocks (
+    block         bigint PRIMARY KEY,
+    load_batch_id uuid NOT NULL REFERENCES vcf.load_batches ON DELETE CASCADE,
+    reserved_xid  xid8 NOT NULL,
+    finished      boolean NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS load_blocks_batch_idx ON vcf.load_blocks (load_batch_id);
+COMMENT ON TABLE vcf.load_blocks IS 'Blocks of 2^20 variant ids reserved by each load (variant_id >> 20 = block), the transaction that reserved them, and whether the load is finished';
+
+-- A new block of variant ids for a load (the library and the client API call it). Owner only.
+CREATE OR REPLACE FUNCTION vcf.reserve_block(p_load_batch_id uuid) RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vcf.load_blocks (block, load_batch_id, reserved_xid)
+    VALUES (nextval('vcf.variant_id_block_seq'::regclass), p_load_batch_id, pg_current_xact_id())
+    RETURNING block
+$$;
+COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 variant ids for a load (variant_id = block * 2^20 + i). Owner only.';
+
+-- Remove a load's rows (vcf_unload, force, and the client's --force): genotypes by the load's
+-- blocks (a range scan of the BRIN index each), variants by load. Loads written before 0.4.0
+-- have no blocks: their genotypes are found through their variants. Owner only.
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    g bigint;
+    g bigint := 0;
     v bigint;
+    b bigint;
+    k bigint;
 BEGIN
-    WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v
-                WHERE v.load_batch_id = p_load_batch_id AND g.variant_id = v.variant_id RETURNING 1)
-    SELECT count(*) INTO g FROM d;
-    WITH d AS (DELETE FROM vcf.variants WHERE load_batch_id = p_load_batch_id RETURNING 1)
-    SELECT count(*) INTO v FROM d;
+    IF EXISTS (SELECT 1 FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id) THEN
+        FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id ORDER BY block LOOP
+            DELETE FROM vcf.genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
+            GET DIAGNOSTICS k = ROW_COUNT;
+            g := g + k;
+        END LOOP;
+    ELSE
+        WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v
+                    WHERE v.load_batch_id = p_load_batch_id AND g.variant_id = v.variant_id RETURNING 1)
+        SELECT count(*) INTO g FROM d;
+    END IF;
+    DELETE FROM vcf.variants WHERE load_batch_id = p_load_batch_id;
+    GET DIAGNOSTICS v = ROW_COUNT;
     DELETE FROM vcf.load_batches WHERE load_batch_id = p_load_batch_id;
     RETURN g + v;
 END $$;
-COMMENT ON FUNCTION vcf.unload_batch(uuid) IS 'Delete a load''s genotypes, variants and batch row; returns the rows removed. Owner only (vcf_unload and force call it).';
+COMMENT ON FUNCTION vcf.unload_batch(uuid) IS 'Delete a load''s genotypes (by its blocks of variant ids), variants and batch row; returns the rows removed. Owner only (vcf_unload and force call it).';
 
--- The load batch claimed in this very transaction by this login role, locked; else 42501.
--- (xmin is this transaction's id only for a row it wrote: a client cannot describe, fill or
--- finish an older load, or another's.)
+-- Rows written by anyone but the owner (the library's writes) or a superuser are checked.
+CREATE OR REPLACE FUNCTION vcf.rows_need_check() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT current_user <> 'vcf_pg_loader_owner'
+       AND NOT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
+$$;
+COMMENT ON FUNCTION vcf.rows_need_check() IS 'True unless the writer is the owner role (the library) or a superuser: their rows skip the client row guard.';
+
+-- One check per COPY statement: every new row lies in a block its load reserved in this
+-- transaction and that load is not finished; a genotype's pseudonym is one of its load's samples.
+CREATE OR REPLACE FUNCTION vcf.client_rows_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'variants' THEN
+        PERFORM 1 FROM new_rows n
+          LEFT JOIN vcf.load_blocks k ON k.block = n.variant_id >> 20 AND k.load_batch_id = n.load_batch_id
+                                     AND k.reserved_xid = pg_current_xact_id() AND NOT k.finished
+         WHERE k.block IS NULL LIMIT 1;
+    ELSE
+        PERFORM 1 FROM new_rows n
+          LEFT JOIN vcf.load_blocks k ON k.block = n.variant_id >> 20 AND k.reserved_xid = pg_current_xact_id() AND NOT k.finished
+          LEFT JOIN vcf.samples s ON s.load_batch_id = k.load_batch_id AND s.anonymous_id = n.anonymous_id
+         WHERE s.anonymous_id IS NULL LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE EXCEPTION 'rows of vcf.% must belong to an unfinished load claimed in this transaction (variant ids from its reserved blocks, its own samples)', TG_TABLE_NAME
+            USING ERRCODE = '42501', HINT = 'Load with vcf-pg-loader load (or vcf_load); rows cannot be added to other loads.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION vcf.client_rows_guard() IS 'Trigger: refuses client rows outside the blocks and samples of a load claimed in the same transaction (one check per statement).';
+DROP TRIGGER IF EXISTS client_rows_guard ON vcf.variants;
+CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.variants REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (vcf.rows_need_check()) EXECUTE FUNCTION vcf.client_rows_guard();
+DROP TRIGGER IF EXISTS client_rows_guard ON vcf.genotypes;
+CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.genotypes REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (vcf.rows_need_check()) EXECUTE FUNCTION vcf.client_rows_guard();
+
+-- The load batch claimed in this very transaction by this login role, not yet finished,
+-- locked; else 42501. (A claim reserves a block recording the claiming transaction: a client
+-- cannot describe, fill or finish an older load, another's, or its own finished one.)
 CREATE OR REPLACE FUNCTION vcf.claimed_here(p_load_batch_id uuid) RETURNS vcf.load_batches
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -80,29 +229,33 @@ DECLARE
 BEGIN
     SELECT * INTO b FROM vcf.load_batches
      WHERE load_batch_id = p_load_batch_id AND loaded_by_session = session_user
-       AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text
+       AND EXISTS (SELECT 1 FROM vcf.load_blocks k WHERE k.load_batch_id = p_load_batch_id
+                      AND k.reserved_xid = pg_current_xact_id() AND NOT k.finished)
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'load batch % was not claimed in this transaction by %', p_load_batch_id, session_user
+        RAISE EXCEPTION 'load batch % is not an unfinished load claimed in this transaction by %', p_load_batch_id, session_user
             USING ERRCODE = '42501', HINT = 'Call vcf.client_claim_load() first, in the same transaction.';
     END IF;
     RETURN b;
 END $$;
-COMMENT ON FUNCTION vcf.claimed_here(uuid) IS 'The load batch claimed in the current transaction by the session''s login role (locked), else an error. Owner only.';
+COMMENT ON FUNCTION vcf.claimed_here(uuid) IS 'The unfinished load batch claimed in the current transaction by the session''s login role (locked), else an error. Owner only.';
 
 -- Claim a file's content for a new load (idempotent by SHA-256, as vcf_load): returns the new
 -- batch, or the earlier load (already_loaded), or — with p_force, for its own loader or a
--- superuser — removes the earlier load and claims again. Waits for a concurrent load of the
--- same content to end, as vcf_load does (the unique index orders them).
+-- superuser — removes the earlier load (audited as an unload) and claims again. Waits for a
+-- concurrent load of the same content to end, as vcf_load does (the unique index orders them).
+-- Options are rebuilt from the three known ones: nothing else reaches the audit row.
 CREATE OR REPLACE FUNCTION vcf.client_claim_load(p_file_sha256 text, p_file_size bigint, p_options jsonb,
                                                  p_force boolean DEFAULT false,
                                                  OUT load_batch_id uuid, OUT already_loaded boolean,
                                                  OUT variants bigint, OUT genotypes bigint, OUT samples integer,
                                                  OUT rows_replaced bigint)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     old vcf.load_batches;
     new_id uuid := gen_random_uuid();
+    opts jsonb;
+    n bigint;
 BEGIN
     IF p_file_sha256 IS NULL OR p_file_sha256 !~ '^[0-9a-f]{64}$' THEN
         RAISE EXCEPTION 'invalid file_sha256: 64 lower-case hex digits expected' USING ERRCODE = '22023';
@@ -110,13 +263,24 @@ BEGIN
     IF p_file_size IS NULL OR p_file_size < 0 THEN
         RAISE EXCEPTION 'invalid file_size' USING ERRCODE = '22023';
     END IF;
+    IF jsonb_typeof(p_options->'force') IS DISTINCT FROM 'boolean' OR jsonb_typeof(p_options->'normalize') IS DISTINCT FROM 'boolean'
+       OR NOT coalesce(p_options->>'genotypes' IN ('all', 'carriers', 'none'), false) THEN
+        RAISE EXCEPTION 'invalid load options: {"force": bool, "normalize": bool, "genotypes": "all"|"carriers"|"none"} expected'
+            USING ERRCODE = '22023';
+    END IF;
+    opts := jsonb_build_object('force', p_options->'force', 'normalize', p_options->'normalize', 'genotypes', p_options->'genotypes');
     rows_replaced := 0;
     FOR attempt IN 1..4 LOOP
         INSERT INTO vcf.load_batches (load_batch_id, source_file, file_sha256, file_size, loaded_by,
                                       loaded_by_session, options)
-        VALUES (new_id, '', p_file_sha256, p_file_size, session_user, session_user, coalesce(p_options, '{}'::jsonb))
+        VALUES (new_id, '', p_file_sha256, p_file_size, session_user, session_user, opts)
         ON CONFLICT (file_sha256) DO NOTHING;
         IF FOUND THEN
+            PERFORM vcf.reserve_block(new_id);
+            -- Audited at once: a claim committed without its finish still shows in the log.
+            PERFORM phi_vault.append_audit('load_started', jsonb_build_object(
+                'file_sha256', p_file_sha256, 'file_size', p_file_size, 'load_batch_id', new_id::text,
+                'options', opts, 'method', 'client'));
             load_batch_id := new_id; already_loaded := false;
             variants := 0; genotypes := 0; samples := 0;
             RETURN;
@@ -125,8 +289,8 @@ BEGIN
         CONTINUE WHEN NOT FOUND; -- the earlier load was just removed: claim again
         IF NOT p_force THEN
             PERFORM phi_vault.append_audit('load', jsonb_build_object(
-                'source_file', old.source_file, 'file_sha256', p_file_sha256,
-                'load_batch_id', old.load_batch_id::text, 'already_loaded', true, 'method', 'client'));
+                'file_sha256', p_file_sha256, 'load_batch_id', old.load_batch_id::text,
+                'already_loaded', true, 'method', 'client'));
             load_batch_id := old.load_batch_id; already_loaded := true;
             variants := old.variants; genotypes := old.genotypes; samples := old.samples;
             RETURN;
@@ -136,20 +300,42 @@ BEGIN
             RAISE EXCEPTION 'permission denied to replace load batch %', old.load_batch_id
                 USING ERRCODE = '42501', HINT = 'Only its loader (or a superuser) may replace or unload a load.';
         END IF;
-        rows_replaced := rows_replaced + vcf.unload_batch(old.load_batch_id);
+        n := vcf.unload_batch(old.load_batch_id);
+        PERFORM phi_vault.append_audit('unload', jsonb_build_object(
+            'load_batch_id', old.load_batch_id::text, 'rows', n, 'reason', 'replaced by a forced load', 'method', 'client'));
+        rows_replaced := rows_replaced + n;
     END LOOP;
     RAISE EXCEPTION 'could not claim content % (a concurrent load keeps replacing it)', p_file_sha256
         USING ERRCODE = '40001', HINT = 'Retry; under REPEATABLE READ or SERIALIZABLE, use READ COMMITTED.';
 END $$;
 COMMENT ON FUNCTION vcf.client_claim_load(text, bigint, jsonb, boolean) IS 'Client load, step 1: claim a file content (SHA-256) for a new load, or return the earlier load, or (force) replace the caller''s own earlier load. vcf_loader.';
 
--- Record what the header says (redacted by the client, as vcf_load redacts) and the samples.
+-- Another block of variant ids for the claimed load.
+CREATE OR REPLACE FUNCTION vcf.client_reserve_block(p_load_batch_id uuid) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+BEGIN
+    PERFORM vcf.claimed_here(p_load_batch_id);
+    RETURN vcf.reserve_block(p_load_batch_id);
+END $$;
+COMMENT ON FUNCTION vcf.client_reserve_block(uuid) IS 'Client load: a block of 2^20 variant ids for the claimed load (variant_id = block * 2^20 + i). vcf_loader.';
+
+-- Record what the header says (redacted by the client, as vcf_load redacts) and the samples:
+-- each one a pseudonym of this content, found or added in this load's transaction.
 CREATE OR REPLACE FUNCTION vcf.client_describe_load(p_load_batch_id uuid, p_source_file text, p_file_format text,
                                                     p_compression text, p_reference text, p_header text,
                                                     p_samples uuid[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+    b vcf.load_batches := vcf.claimed_here(p_load_batch_id);
 BEGIN
-    PERFORM vcf.claimed_here(p_load_batch_id);
+    IF EXISTS (SELECT 1 FROM vcf.samples s WHERE s.load_batch_id = p_load_batch_id) THEN
+        RAISE EXCEPTION 'load batch % is already described', p_load_batch_id USING ERRCODE = '55000';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_samples) AS u(a)
+                WHERE a IS NULL OR NOT EXISTS (SELECT 1 FROM phi_vault.sample_id_mapping m
+                                                WHERE m.anonymous_id = u.a AND m.file_sha256 = b.file_sha256)) THEN
+        RAISE EXCEPTION 'every sample must be a pseudonym of this content' USING ERRCODE = '22023';
+    END IF;
     UPDATE vcf.load_batches
        SET source_file = coalesce(p_source_file, ''), file_format = p_file_format, compression = p_compression,
            reference = p_reference, header = p_header, samples = coalesce(cardinality(p_samples), 0)
@@ -157,30 +343,43 @@ BEGIN
     INSERT INTO vcf.samples (load_batch_id, sample_index, anonymous_id)
     SELECT p_load_batch_id, u.i - 1, u.a FROM unnest(p_samples) WITH ORDINALITY AS u(a, i);
 END $$;
-COMMENT ON FUNCTION vcf.client_describe_load(uuid, text, text, text, text, text, uuid[]) IS 'Client load, step 3: the load''s (redacted) source, header and sample pseudonyms. vcf_loader.';
+COMMENT ON FUNCTION vcf.client_describe_load(uuid, text, text, text, text, text, uuid[]) IS 'Client load, step 3: the load''s (redacted) source, header and sample pseudonyms (each a pseudonym of this content). vcf_loader.';
 
--- Record the counts and audit the load. The variant count is checked against the rows present.
+-- Count the rows present (not the client's word), record them with the client's record count
+-- and warnings, mark the load finished (no more rows, no second finish), and audit it. (A
+-- claim committed without this shows as load_started in the audit log, with zero counts.)
 CREATE OR REPLACE FUNCTION vcf.client_finish_load(p_load_batch_id uuid, p_variants bigint, p_genotypes bigint,
                                                   p_records bigint, p_warnings jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     b vcf.load_batches := vcf.claimed_here(p_load_batch_id);
-    present bigint;
+    nv bigint;
+    ng bigint := 0;
+    k bigint;
+    blk bigint;
 BEGIN
-    SELECT count(*) INTO present FROM vcf.variants WHERE load_batch_id = p_load_batch_id;
-    IF present IS DISTINCT FROM p_variants THEN
-        RAISE EXCEPTION 'load batch %: % variant rows reported, % present', p_load_batch_id, p_variants, present
-            USING ERRCODE = 'XX000';
+    SELECT count(*) INTO nv FROM vcf.variants WHERE load_batch_id = p_load_batch_id;
+    FOR blk IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
+        SELECT count(*) INTO k FROM vcf.genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
+        ng := ng + k;
+    END LOOP;
+    IF nv IS DISTINCT FROM p_variants OR ng IS DISTINCT FROM p_genotypes THEN
+        RAISE EXCEPTION 'load batch %: (%, %) variant and genotype rows reported, (%, %) present', p_load_batch_id,
+            p_variants, p_genotypes, nv, ng USING ERRCODE = 'XX000';
     END IF;
-    UPDATE vcf.load_batches SET variants = p_variants, genotypes = p_genotypes, records = p_records,
+    IF p_records IS NULL OR p_records < 0 OR jsonb_typeof(coalesce(p_warnings, '{}'::jsonb)) <> 'object' THEN
+        RAISE EXCEPTION 'invalid record count or warnings' USING ERRCODE = '22023';
+    END IF;
+    UPDATE vcf.load_batches SET variants = nv, genotypes = ng, records = p_records,
                                 warnings = coalesce(p_warnings, '{}'::jsonb)
      WHERE load_batch_id = p_load_batch_id;
+    UPDATE vcf.load_blocks SET finished = true WHERE load_batch_id = p_load_batch_id;
     PERFORM phi_vault.append_audit('load', jsonb_build_object(
         'source_file', b.source_file, 'file_sha256', b.file_sha256, 'load_batch_id', p_load_batch_id::text,
-        'records', p_records, 'variants', p_variants, 'genotypes', p_genotypes, 'samples', b.samples,
+        'records', p_records, 'variants', nv, 'genotypes', ng, 'samples', b.samples,
         'options', b.options, 'method', 'client', 'already_loaded', false));
 END $$;
-COMMENT ON FUNCTION vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb) IS 'Client load, last step: record the counts (variants checked against the rows present) and audit the load. vcf_loader.';
+COMMENT ON FUNCTION vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb) IS 'Client load, last step: count the rows present (they must match the client''s counts), record them, mark the load finished and audit it. vcf_loader.';
 
 -- ---------------------------------------------------------------- pseudonyms
 -- Envelope v1 (CONTRACT §3) checked by shape: magic, version, algorithm, length.
@@ -192,11 +391,12 @@ COMMENT ON FUNCTION phi_vault.envelope_ok(bytea) IS 'True for a bytea shaped lik
 
 -- Existing pseudonyms of this load's content, found by blind index (the client sends the
 -- index of each of its sample names under every key of its keyring): a client learns the
--- pseudonym only of a name it already holds, for the content it claimed.
+-- pseudonym only of a name it already holds, for the content it claimed, and only of
+-- mappings its own login role made (so no one can plant pseudonyms for another's file).
 CREATE OR REPLACE FUNCTION phi_vault.client_find_pseudonyms(p_load_batch_id uuid, p_sample_index integer[],
                                                             p_blind_index bytea[])
 RETURNS TABLE (sample_index integer, anonymous_id uuid)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     b vcf.load_batches := vcf.claimed_here(p_load_batch_id);
 BEGIN
@@ -206,6 +406,7 @@ BEGIN
     SELECT DISTINCT ON (u.i) u.i, m.anonymous_id
       FROM unnest(p_sample_index, p_blind_index) AS u(i, h)
       JOIN phi_vault.sample_id_mapping m ON m.original_id_hmac = u.h AND m.file_sha256 = b.file_sha256
+                                         AND m.created_by = session_user
      ORDER BY u.i, m.mapping_id;
 END $$;
 COMMENT ON FUNCTION phi_vault.client_find_pseudonyms(uuid, integer[], bytea[]) IS 'Client load, step 2: pseudonyms already given to these blind indexes for the claimed content. vcf_loader.';
@@ -215,7 +416,7 @@ COMMENT ON FUNCTION phi_vault.client_find_pseudonyms(uuid, integer[], bytea[]) I
 CREATE OR REPLACE FUNCTION phi_vault.client_add_pseudonyms(p_load_batch_id uuid, p_source_file text,
                                                            p_anonymous_ids uuid[], p_envelopes bytea[],
                                                            p_blind_index bytea[]) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     b vcf.load_batches := vcf.claimed_here(p_load_batch_id);
     n integer;
@@ -229,6 +430,11 @@ BEGIN
         RAISE EXCEPTION 'not a ciphertext envelope v1 with a 16-byte blind index' USING ERRCODE = '22023';
     END IF;
     LOCK TABLE phi_vault.sample_id_mapping IN ROW EXCLUSIVE MODE;
+    -- Pseudonyms are random: a clash is an error that says nothing of which one exists.
+    IF EXISTS (SELECT 1 FROM phi_vault.sample_id_mapping m WHERE m.anonymous_id = ANY (p_anonymous_ids))
+       OR (SELECT count(DISTINCT a) FROM unnest(p_anonymous_ids) AS a) <> cardinality(p_anonymous_ids) THEN
+        RAISE EXCEPTION 'pseudonyms must be new random UUIDs' USING ERRCODE = '22023';
+    END IF;
     INSERT INTO phi_vault.sample_id_mapping (anonymous_id, original_id_encrypted, encryption_iv, key_id,
                                              original_id_hmac, source_file, file_sha256, load_batch_id)
     SELECT u.a, u.e, substring(u.e FROM 9 FOR 12), encode(substring(u.e FROM 5 FOR 4), 'hex'), u.h,
@@ -242,7 +448,7 @@ COMMENT ON FUNCTION phi_vault.client_add_pseudonyms(uuid, text, uuid[], bytea[],
 -- ---------------------------------------------------------------- reveal, lookup (phi_admin)
 CREATE OR REPLACE FUNCTION phi_vault.client_reveal(p_anonymous_id uuid, p_reason text,
                                                    OUT original_id_encrypted bytea, OUT original_id text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 BEGIN
     IF p_reason IS NULL OR btrim(p_reason) = '' THEN
         RAISE EXCEPTION 'a reason is required to reveal an identifier' USING ERRCODE = '22023',
@@ -256,7 +462,7 @@ END $$;
 COMMENT ON FUNCTION phi_vault.client_reveal(uuid, text) IS 'The envelope behind a pseudonym, for a stated reason, audited; the client decrypts it. phi_admin.';
 
 CREATE OR REPLACE FUNCTION phi_vault.client_lookup(p_blind_index bytea[]) RETURNS SETOF uuid
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     ids uuid[];
 BEGIN
@@ -268,26 +474,29 @@ END $$;
 COMMENT ON FUNCTION phi_vault.client_lookup(bytea[]) IS 'Pseudonyms whose blind index is one of these (a name''s index under each key the client holds); audited. phi_admin.';
 
 -- ---------------------------------------------------------------- rotation (phi_admin)
--- Up to p_limit rows not under the active key, locked (SKIP LOCKED: concurrent rotators
--- share the work), for the client to re-seal.
-CREATE OR REPLACE FUNCTION phi_vault.client_rotation_rows(p_active_key_id text, p_limit integer)
-RETURNS TABLE (anonymous_id uuid, key_id text, original_id_encrypted bytea)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Up to p_limit rows not under the active key after mapping_id p_after (a cursor: a row the
+-- client cannot open is reported and passed, never retried for ever), locked (SKIP LOCKED:
+-- concurrent rotators share the work), for the client to re-seal.
+CREATE OR REPLACE FUNCTION phi_vault.client_rotation_rows(p_active_key_id text, p_limit integer, p_after bigint DEFAULT 0)
+RETURNS TABLE (mapping_id bigint, anonymous_id uuid, key_id text, original_id_encrypted bytea)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 BEGIN
     IF p_active_key_id IS NULL OR p_active_key_id !~ '^[0-9a-f]{8}$' OR p_limit IS NULL OR p_limit < 1 THEN
         RAISE EXCEPTION 'invalid active key id or batch size' USING ERRCODE = '22023';
     END IF;
     RETURN QUERY
-    SELECT m.anonymous_id, m.key_id, m.original_id_encrypted FROM phi_vault.sample_id_mapping m
-     WHERE m.original_id_encrypted IS NOT NULL AND m.key_id <> p_active_key_id
+    SELECT m.mapping_id, m.anonymous_id, m.key_id, m.original_id_encrypted FROM phi_vault.sample_id_mapping m
+     WHERE m.original_id_encrypted IS NOT NULL AND m.key_id <> p_active_key_id AND m.mapping_id > coalesce(p_after, 0)
      ORDER BY m.mapping_id LIMIT p_limit FOR UPDATE SKIP LOCKED;
 END $$;
-COMMENT ON FUNCTION phi_vault.client_rotation_rows(text, integer) IS 'Client rotation: a batch of mapping rows not under the given active key, locked for this transaction. phi_admin.';
+COMMENT ON FUNCTION phi_vault.client_rotation_rows(text, integer, bigint) IS 'Client rotation: a batch of mapping rows not under the given active key (after a mapping_id cursor), locked for this transaction. phi_admin.';
 
--- Write re-sealed rows (each only if still under the key it was read under) and audit the batch.
+-- Write re-sealed rows (each only if still under the key it was read under, and only to a
+-- different key) and audit the batch: which rows (a digest of their pseudonyms), from which
+-- keys, to which.
 CREATE OR REPLACE FUNCTION phi_vault.client_rotate(p_anonymous_ids uuid[], p_old_key_ids text[],
                                                    p_envelopes bytea[], p_blind_index bytea[]) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
     active text;
     n bigint;
@@ -305,6 +514,9 @@ BEGIN
     IF (SELECT count(DISTINCT substring(e FROM 5 FOR 4)) FROM unnest(p_envelopes) AS e) > 1 THEN
         RAISE EXCEPTION 'a rotation batch is sealed under one key' USING ERRCODE = '22023';
     END IF;
+    IF active = ANY (p_old_key_ids) THEN
+        RAISE EXCEPTION 'rotation moves rows to another key: key % is already theirs', active USING ERRCODE = '22023';
+    END IF;
     PERFORM set_config('vcf_pg_loader.internal_rotation', 'on', true);
     UPDATE phi_vault.sample_id_mapping m
        SET original_id_encrypted = u.e, encryption_iv = substring(u.e FROM 9 FOR 12),
@@ -315,43 +527,57 @@ BEGIN
     PERFORM set_config('vcf_pg_loader.internal_rotation', 'off', true);
     IF n > 0 THEN
         PERFORM phi_vault.append_audit('rotate_key_online_batch', jsonb_build_object(
-            'active_key_id', active, 'rows_rotated', n, 'method', 'client'));
+            'active_key_id', active, 'rows_rotated', n, 'method', 'client',
+            'from_key_ids', (SELECT jsonb_agg(DISTINCT k ORDER BY k) FROM unnest(p_old_key_ids) AS k),
+            'rows_digest', (SELECT md5(string_agg(a::text, ',' ORDER BY a)) FROM unnest(p_anonymous_ids) AS a)));
     END IF;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION phi_vault.client_rotate(uuid[], text[], bytea[], bytea[]) IS 'Client rotation: write re-sealed envelopes and blind indexes (rows still under the key they were read under); audited per batch. phi_admin.';
+COMMENT ON FUNCTION phi_vault.client_rotate(uuid[], text[], bytea[], bytea[]) IS 'Client rotation: write re-sealed envelopes and blind indexes (rows still under the key they were read under, moved to another key); audited per batch with a digest of the rows. phi_admin.';
 
 -- ---------------------------------------------------------------- who may call what
+-- Every function of ours is owned by the owner role (the installer cannot redefine the
+-- triggers' guarantees later without the owner's rights); the client API's are callable only
+-- by the roles granted below.
 DO $own$
 DECLARE
     f regprocedure;
 BEGIN
+    ALTER TABLE vcf.load_blocks OWNER TO vcf_pg_loader_owner;
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace IN ('vcf'::pg_catalog.regnamespace, 'phi_vault'::pg_catalog.regnamespace) ORDER BY p.oid LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO vcf_pg_loader_owner', f);
+    END LOOP;
     FOREACH f IN ARRAY ARRAY[
-        'phi_vault.append_audit(text, jsonb)', 'vcf.unload_batch(uuid)', 'vcf.claimed_here(uuid)',
-        'vcf.client_claim_load(text, bigint, jsonb, boolean)',
+        'phi_vault.append_audit(text, jsonb)', 'phi_vault.seal_audit()', 'vcf.reserve_block(uuid)',
+        'vcf.unload_batch(uuid)', 'vcf.claimed_here(uuid)',
+        'vcf.client_claim_load(text, bigint, jsonb, boolean)', 'vcf.client_reserve_block(uuid)',
         'vcf.client_describe_load(uuid, text, text, text, text, text, uuid[])',
         'vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb)',
         'phi_vault.client_find_pseudonyms(uuid, integer[], bytea[])',
         'phi_vault.client_add_pseudonyms(uuid, text, uuid[], bytea[], bytea[])',
         'phi_vault.client_reveal(uuid, text)', 'phi_vault.client_lookup(bytea[])',
-        'phi_vault.client_rotation_rows(text, integer)', 'phi_vault.client_rotate(uuid[], text[], bytea[], bytea[])']::regprocedure[]
+        'phi_vault.client_rotation_rows(text, integer, bigint)', 'phi_vault.client_rotate(uuid[], text[], bytea[], bytea[])',
+        'vcf.client_rows_guard()']::regprocedure[]
     LOOP
-        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO vcf_pg_loader_owner', f);
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
 END $own$;
-GRANT EXECUTE ON FUNCTION vcf.client_claim_load(text, bigint, jsonb, boolean),
+GRANT EXECUTE ON FUNCTION vcf.client_claim_load(text, bigint, jsonb, boolean), vcf.client_reserve_block(uuid),
                           vcf.client_describe_load(uuid, text, text, text, text, text, uuid[]),
                           vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb),
                           phi_vault.client_find_pseudonyms(uuid, integer[], bytea[]),
                           phi_vault.client_add_pseudonyms(uuid, text, uuid[], bytea[], bytea[]) TO vcf_loader;
 GRANT EXECUTE ON FUNCTION phi_vault.client_reveal(uuid, text), phi_vault.client_lookup(bytea[]),
-                          phi_vault.client_rotation_rows(text, integer),
+                          phi_vault.client_rotation_rows(text, integer, bigint),
                           phi_vault.client_rotate(uuid[], text[], bytea[], bytea[]) TO phi_admin;
--- The client's binary COPY: rows of its own claimed load (vcf.client_finish_load checks them).
+GRANT EXECUTE ON FUNCTION phi_vault.seal_audit() TO vcf_loader, phi_admin, phi_viewer;
+REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
+GRANT SELECT ON vcf.load_blocks TO phi_admin, phi_viewer;
+-- The client's binary COPY: rows of its own claimed load (vcf.client_rows_guard checks them).
 GRANT USAGE ON SCHEMA vcf, phi_vault TO vcf_loader;
 GRANT INSERT ON vcf.variants, vcf.genotypes TO vcf_loader;
-GRANT USAGE ON SEQUENCE vcf.variant_id_block_seq TO vcf_loader;
 -- The membership schema.sql gave a non-superuser installer for the ownership changes ends here.
 DO $$
 BEGIN

@@ -184,12 +184,9 @@ fn redactor(names: &[String], ids: &[Uuid]) -> Redactor {
     Redactor::new(names, &texts)
 }
 
-fn id_block(tx: &mut Transaction) -> Result<i64> {
+fn id_block(tx: &mut Transaction, batch: Uuid) -> Result<i64> {
     Ok(tx
-        .query_one(
-            "SELECT pg_catalog.nextval('vcf.variant_id_block_seq'::pg_catalog.regclass)",
-            &[],
-        )
+        .query_one("SELECT vcf.client_reserve_block($1)", &[&batch])
         .map_err(db("reserving variant ids"))?
         .get(0))
 }
@@ -228,7 +225,7 @@ fn rows(
         samples: samples.iter().map(|u| *u.as_bytes()).collect(),
     };
     let texts: Vec<String> = samples.iter().map(|u| u.to_string()).collect();
-    let first = [id_block(tx)?, id_block(tx)?];
+    let first = [id_block(tx, batch)?, id_block(tx, batch)?];
     let mut pipe = Pipeline::spawn(reader, opts, texts, sink, LIMITS, first);
     let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
     let warnings = loop {
@@ -238,7 +235,7 @@ fn rows(
             Message::Failed(e) => return Err(fail(&e)),
         };
         for _ in 0..pipe.blocks_wanted(b.blocks_started) {
-            pipe.supply_block(id_block(tx)?);
+            pipe.supply_block(id_block(tx, batch)?);
         }
         let Payload::Copy {
             variants,
@@ -293,6 +290,7 @@ pub fn run(client: &mut Client, keys: &Keys, given: &str, o: &Options) -> Result
     let c = claim(&mut tx, &sha, size, &options, o.force)?;
     if c.already_loaded {
         tx.commit().map_err(db("committing"))?;
+        crate::audit::seal(client);
         eprintln!("{given}: already loaded (a load with the same SHA-256 exists); use --force to replace it");
         return Ok(Loaded {
             load_batch_id: c.id,
@@ -357,6 +355,7 @@ pub fn run(client: &mut Client, keys: &Keys, given: &str, o: &Options) -> Result
     )
     .map_err(db("recording the load's counts"))?;
     tx.commit().map_err(db("committing the load"))?;
+    crate::audit::seal(client);
     if !w.warnings.is_empty() {
         eprintln!(
             "{source_file}: loaded with {} lenient warning(s): {}",

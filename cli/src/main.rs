@@ -3,6 +3,7 @@
 //! done on the same pure core as the extension; sample names are sealed here, so the server
 //! never sees them.
 
+mod audit;
 mod conn;
 mod error;
 mod initdb;
@@ -207,9 +208,19 @@ fn run(cli: Cli) -> Result<i32> {
             let new = security::new_key(new_key.as_deref(), new_key_file.as_deref())?;
             let current = keys::require()?;
             let (mut c, _) = connect(&cli.db)?;
-            let n = security::rotate_key(&mut c, &current.keyring, &new, batch_size)?;
+            let r = security::rotate_key(&mut c, &current.keyring, &new, batch_size)?;
             let active = new.active_key_id();
-            println!("rotate-key: {n} mapping rows re-encrypted under key {active}; none left under other keys that were not locked");
+            println!(
+                "rotate-key: {} mapping rows re-encrypted under key {active}",
+                r.rows
+            );
+            for (id, why) in &r.unopened {
+                eprintln!("rotate-key: mapping row {id} left as it is: {why}");
+            }
+            if !r.unopened.is_empty() {
+                eprintln!("rotate-key: {} row(s) could not be opened with the current keyring: add the key they name (after the active key) and run rotate-key again", r.unopened.len());
+                return Ok(2);
+            }
             println!("next: make {active} the first (active) key of every keyring, then retire old keys once check-encryption shows no rows under them");
             Ok(0)
         }

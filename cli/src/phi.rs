@@ -25,6 +25,7 @@ pub fn reveal(
         .map_err(|e| CliError::db("phi reveal", e))?;
     tx.commit()
         .map_err(|e| CliError::db("committing the audit row", e))?;
+    crate::audit::seal(c);
     let (enc, plain): (Option<Vec<u8>>, Option<String>) = (row.get(0), row.get(1));
     match (enc, plain) {
         (Some(ct), _) => {
@@ -62,5 +63,6 @@ pub fn lookup(c: &mut Client, keyring: &Keyring, name: &str) -> Result<Vec<Uuid>
         .collect();
     tx.commit()
         .map_err(|e| CliError::db("committing the audit row", e))?;
+    crate::audit::seal(c);
     Ok(ids)
 }

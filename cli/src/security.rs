@@ -6,7 +6,7 @@ use postgres::Client;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use uuid::Uuid;
-use vcf_pg_loader_core::crypto::{envelope, keyring, Keyring};
+use vcf_pg_loader_core::crypto::{keyring, Keyring};
 use zeroize::Zeroizing;
 
 /// A new key: into a new file (0600, owned by the user running this, never overwritten), or
@@ -146,41 +146,54 @@ pub fn new_key(key: Option<&str>, file: Option<&str>) -> Result<Keyring> {
     }
 }
 
+/// What a rotation did.
+pub struct Rotated {
+    pub rows: i64,
+    /// Rows this keyring could not open (unknown key, not authentic): reported, passed over.
+    pub unopened: Vec<(Uuid, String)>,
+}
+
 /// Re-seal every mapping row not under `new`'s active key, `batch` rows per transaction:
-/// rows read locked (SKIP LOCKED), opened with the current keyring, sealed and indexed under
-/// the new key, written back only if still under the key they were read under, audited per
-/// batch, committed. Stops when no row is left; a rerun resumes where it stopped.
-pub fn rotate_key(c: &mut Client, current: &Keyring, new: &Keyring, batch: i32) -> Result<i64> {
+/// rows read locked (SKIP LOCKED) in mapping_id order, opened with the current keyring, sealed
+/// and indexed under the new key, written back only if still under the key they were read
+/// under, audited per batch, committed. A row that cannot be opened is reported and passed;
+/// a rerun resumes by key id (rows under the new key are done).
+pub fn rotate_key(c: &mut Client, current: &Keyring, new: &Keyring, batch: i32) -> Result<Rotated> {
     let active = new.active_key_id().to_string();
-    let mut total = 0i64;
+    let mut done = Rotated {
+        rows: 0,
+        unopened: Vec::new(),
+    };
+    let mut after = 0i64;
     loop {
         let mut tx = c
             .transaction()
             .map_err(|e| CliError::db("starting a rotation batch", e))?;
         let rows = tx
             .query(
-                "SELECT anonymous_id, key_id, original_id_encrypted FROM phi_vault.client_rotation_rows($1, $2)",
-                &[&active, &batch],
+                "SELECT mapping_id, anonymous_id, key_id, original_id_encrypted FROM phi_vault.client_rotation_rows($1, $2, $3)",
+                &[&active, &batch, &after],
             )
             .map_err(|e| CliError::db("reading rows to rotate", e))?;
         if rows.is_empty() {
             tx.commit().map_err(|e| CliError::db("committing", e))?;
-            return Ok(total);
+            return Ok(done);
         }
         let (mut ids, mut olds, mut envs, mut hmacs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for r in &rows {
-            let id: Uuid = r.get(0);
-            let old: String = r.get(1);
-            let ct: Vec<u8> = r.get(2);
+            after = after.max(r.get::<_, i64>(0));
+            let id: Uuid = r.get(1);
+            let old: String = r.get(2);
+            let ct: Vec<u8> = r.get(3);
             let ctx = id.to_string();
-            let name = Zeroizing::new(current.decrypt(&ct, ctx.as_bytes()).map_err(|e| {
-                let e = CliError::new(format!("mapping row {id}: {e}"));
-                match e.message.contains("unknown key id") || envelope::key_id_of(&ct).is_some_and(|k| !current.contains(k)) {
-                    true => e.hint("Add the key with that id to the current keyring (after the active key), then run rotate-key again."),
-                    false => e,
+            let name = match current.decrypt(&ct, ctx.as_bytes()) {
+                Ok(pt) => Zeroizing::new(pt),
+                Err(e) => {
+                    done.unopened.push((id, e.to_string()));
+                    continue;
                 }
-            })?);
+            };
             let sealed = new
                 .seal(&name, ctx.as_bytes())
                 .map_err(|e| CliError::new(format!("sealing mapping row {id}: {e}")))?;
@@ -189,21 +202,23 @@ pub fn rotate_key(c: &mut Client, current: &Keyring, new: &Keyring, batch: i32) 
             ids.push(id);
             olds.push(old);
         }
-        let n: i64 = tx
-            .query_one(
+        let n: i64 = if ids.is_empty() {
+            0
+        } else {
+            tx.query_one(
                 "SELECT phi_vault.client_rotate($1, $2, $3, $4)",
                 &[&ids, &olds, &envs, &hmacs],
             )
             .map_err(|e| CliError::db("writing rotated rows", e))?
-            .get(0);
+            .get(0)
+        };
         tx.commit()
             .map_err(|e| CliError::db("committing a rotation batch", e))?;
-        if n == 0 {
-            return Err(CliError::new(
-                "a rotation batch changed no row (they changed meanwhile); run rotate-key again",
-            ));
-        }
-        total += n;
-        eprintln!("rotate-key: {total} rows re-encrypted under key {active}");
+        crate::audit::seal(c);
+        done.rows += n;
+        eprintln!(
+            "rotate-key: {} rows re-encrypted under key {active}",
+            done.rows
+        );
     }
 }

@@ -100,10 +100,12 @@ thread_local! {
     static ANCHORS: std::cell::RefCell<Vec<Anchor>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Link this transaction's audit rows into the chain, just before commit, as the owner. The
-/// payloads are read before the chain head is locked; under the lock only the SHA-256 chain
-/// (microseconds a row) and one UPDATE run. Rows of rolled-back subtransactions are gone and
-/// are skipped.
+/// Link this transaction's audit rows into the chain, just before commit, as the owner —
+/// with every committed row still pending (the client API's rows, or rows a commit before us
+/// left). The head is taken with SKIP LOCKED, retried for up to [`HEAD_WAIT`]: a transaction
+/// that holds it open (any role can open one around `phi_vault.seal_audit()`) delays sealing,
+/// never a commit; rows left pending are linked by the next seal. Under the lock only the
+/// SHA-256 chain (microseconds a row) and one UPDATE run.
 fn seal_pending() {
     let ids = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if ids.is_empty() {
@@ -121,31 +123,24 @@ fn seal_pending() {
     unsafe { pgrx::pg_sys::PushActiveSnapshot(pgrx::pg_sys::GetTransactionSnapshot()) };
     let _snapshot = Snapshot;
     let anchors = as_owner(|| {
+        let Some((seq, max_id, last)) = lock_head() else {
+            pgrx::log!(
+                "vcf_pg_loader audit: {} row(s) left pending: another transaction holds the chain head; the next seal links them (SELECT phi_vault.seal_audit())",
+                ids.len()
+            );
+            return Vec::new();
+        };
         let rows = spi::rows(
             "reading audit rows to seal",
             "SELECT audit_id, phi_vault.audit_row_payload(audit_id, at, \"session_user\", \"current_user\", client_addr, operation, detail),
                     operation, detail::pg_catalog.text
-               FROM phi_vault.audit_log WHERE audit_id = ANY ($1::pg_catalog.int8[]) AND hash IS NULL ORDER BY audit_id",
-            &[ids.into()],
+               FROM phi_vault.audit_log WHERE hash IS NULL AND chain_seq IS NULL ORDER BY audit_id",
+            &[],
             |r| (r.req::<i64>(1), r.req::<Vec<u8>>(2), r.req::<String>(3), r.req::<String>(4)),
         );
         if rows.is_empty() {
             return Vec::new();
         }
-        let (seq, max_id, last) = spi::rows(
-            "locking the audit chain head",
-            "SELECT last_seq, max_id, last_hash FROM phi_vault.audit_chain_head FOR UPDATE",
-            &[],
-            |r| (r.req::<i64>(1), r.req::<i64>(2), r.get::<Vec<u8>>(3)),
-        )
-        .pop()
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "the audit chain head is missing",
-                None,
-            )
-        });
         let payloads = rows.iter().map(|r| (r.0, r.1.as_slice()));
         let chain = vcf_pg_loader_core::audit::link(last.as_deref(), seq, payloads);
         let new_max = rows.iter().map(|r| r.0).max().unwrap_or(max_id).max(max_id);
@@ -184,6 +179,28 @@ fn seal_pending() {
             .collect()
     });
     ANCHORS.with(|a| *a.borrow_mut() = anchors);
+}
+
+/// How long a commit tries for the chain head before leaving its rows pending.
+const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The chain head (position, highest id, hash), locked; None if another transaction held it
+/// for all of [`HEAD_WAIT`]. Committing sealers hold it for milliseconds.
+fn lock_head() -> Option<(i64, i64, Option<Vec<u8>>)> {
+    let start = std::time::Instant::now();
+    loop {
+        let head = spi::rows(
+            "locking the audit chain head",
+            "SELECT last_seq, max_id, last_hash FROM phi_vault.audit_chain_head FOR UPDATE SKIP LOCKED",
+            &[],
+            |r| (r.req::<i64>(1), r.req::<i64>(2), r.get::<Vec<u8>>(3)),
+        )
+        .pop();
+        if head.is_some() || start.elapsed() >= HEAD_WAIT {
+            return head;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// The anchor of every row sealed, in the server log once the transaction has committed (so

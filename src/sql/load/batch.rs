@@ -146,6 +146,12 @@ pub fn finish(id: Uuid, f: &Finished) {
             f.warnings.clone().into(),
         ],
     );
+    // Finished: the commit-time check (vcf.load_batch_finished) lets the load commit.
+    spi::run(
+        "marking the load finished",
+        "UPDATE vcf.load_blocks SET finished = true WHERE load_batch_id = $1",
+        &[id.into()],
+    );
 }
 
 /// Remove a batch's rows; returns variant + genotype rows removed (`vcf.unload_batch`, shared

@@ -77,12 +77,13 @@ fn regclass(name: &str) -> pg_sys::Oid {
     })
 }
 
-/// A block of 2^20 variant ids (`vcf.variant_id_block_seq`).
-fn id_block() -> i64 {
+/// A block of 2^20 variant ids for the load (`vcf.reserve_block`: recorded in
+/// `vcf.load_blocks`, so unloads find the load's genotypes by its blocks).
+fn id_block(load_batch_id: Uuid) -> i64 {
     spi::one::<i64>(
         "reserving variant ids",
-        "SELECT pg_catalog.nextval('vcf.variant_id_block_seq'::pg_catalog.regclass)",
-        &[],
+        "SELECT vcf.reserve_block($1)",
+        &[load_batch_id.into()],
     )
     .unwrap_or_else(|| {
         raise(
@@ -135,7 +136,7 @@ pub fn rows(r: Rows, given: &str, redact: impl Fn(&str) -> String) -> Written {
         sample_texts,
         sink,
         limits,
-        [id_block(), id_block()],
+        [id_block(r.load_batch_id), id_block(r.load_batch_id)],
     );
     let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
     let warnings = loop {
@@ -147,7 +148,7 @@ pub fn rows(r: Rows, given: &str, redact: impl Fn(&str) -> String) -> Written {
             Message::Failed(e) => errors::vcf_redacted(given, &e, &redact),
         };
         for _ in 0..pipe.blocks_wanted(batch.blocks_started) {
-            pipe.supply_block(id_block());
+            pipe.supply_block(id_block(r.load_batch_id));
         }
         check_for_interrupts!();
         let written = match batch.payload {

@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# The companion CLI against an RDS-like server (CONTRACT §10), end to end, as a DBA and a
+# bioinformatician use it. scripts/test.sh runs it after installing the dev build:
+#   bash tests/cli/run.sh OUT_DIR CLI_BINARY
+# It starts its own throw-away cluster (user postgres): TLS with a self-signed CA, TCP only
+# over TLS (hostnossl rejected, like rds.force_ssl=1), scram passwords, the extension NOT
+# installed in database "rds", whose schema the CLI's init-db installs as a CREATEROLE
+# non-superuser master user (like RDS's); database "ext" has the extension, for interop.
+# One line per check (tests/checks.sh); exits non-zero if any fails.
+set -uo pipefail
+OUT=${1:-/tmp/vcf_pg_loader_test/cli}
+CLI=${2:?usage: run.sh OUT_DIR CLI_BINARY}
+FX=/tmp/vcf_pg_loader_regress
+source "$(dirname "$0")/../checks.sh"
+BIN=/usr/lib/postgresql/15/bin
+PORT=54397
+D="$OUT/cluster"
+rm -rf "$OUT"; mkdir -p "$OUT"; chmod 755 "$OUT"
+install -d -o postgres -g postgres -m 0700 "$D"
+
+# --- the server: a CA, a certificate for localhost signed by it, TLS-only TCP -------------
+TLS="$OUT/tls"; mkdir -p "$TLS"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vcf test CA" -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial -days 2 \
+    -extfile <(printf 'subjectAltName=DNS:localhost\n') -out "$TLS/server.crt" 2>/dev/null
+# Another CA the server's certificate does not chain to.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout "$TLS/other.key" -out "$TLS/other.crt" 2>/dev/null
+chown postgres "$TLS/server.key"; chmod 0600 "$TLS/server.key"; chmod 0755 "$TLS"
+su postgres -c "$BIN/initdb -D $D/data -A scram-sha-256 --pwfile=<(echo superpw) -U postgres >/dev/null" ||
+    { echo "FAIL initdb"; exit 1; }
+cat > "$D/data/pg_hba.conf" <<EOF
+local all postgres peer
+local all all scram-sha-256
+hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ::1/128 scram-sha-256
+hostssl all all 0.0.0.0/0 scram-sha-256
+hostnossl all all 0.0.0.0/0 reject
+hostnossl all all ::/0 reject
+EOF
+cat >> "$D/data/postgresql.conf" <<EOF
+port = $PORT
+listen_addresses = '*'
+unix_socket_directories = '$D'
+ssl = on
+ssl_cert_file = '$TLS/server.crt'
+ssl_key_file = '$TLS/server.key'
+log_min_messages = log
+EOF
+su postgres -c "$BIN/pg_ctl -D $D/data -l $D/server.log -w start >/dev/null" || { echo "FAIL server start"; cat "$D/server.log"; exit 1; }
+stop() { [ -n "${KEEP:-}" ] || su postgres -c "$BIN/pg_ctl -D $D/data -m immediate stop >/dev/null 2>&1"; }
+trap stop EXIT
+
+# Superuser set-up over the socket; everything the CLI does goes over TCP with TLS.
+sq() { su postgres -c "psql -X -q -At -v ON_ERROR_STOP=1 -h $D -p $PORT $(printf '%q ' "$@")"; }
+sq -c "CREATE ROLE rds_master LOGIN CREATEROLE CREATEDB PASSWORD 'masterpw'" \
+   -c "CREATE ROLE loader1 LOGIN PASSWORD 'loaderpw'" -c "CREATE ROLE loader2 LOGIN PASSWORD 'loaderpw'" \
+   -c "CREATE ROLE officer LOGIN PASSWORD 'officerpw'" -c "CREATE ROLE viewer LOGIN PASSWORD 'viewerpw'" \
+   -c "CREATE DATABASE rds OWNER rds_master" -c "CREATE DATABASE ext"
+URL="postgresql://rds_master@localhost:$PORT/rds"
+export VCF_PG_LOADER_TLS_CA_CERT="$TLS/ca.crt" VCF_PG_LOADER_DB_PASSWORD=masterpw
+unset PGSSLMODE PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD POSTGRES_URL VCF_PG_LOADER_TLS_MODE
+# vcf URL ARGS…: the CLI as the URL's role (password from the role name's table below)
+vcf() { local url=$1; shift; "$CLI" --db "$url" "$@"; }
+cli_as() { # cli_as ROLE DB ARGS…: the CLI over verify-full as ROLE
+    local role=$1 db=$2; shift 2
+    VCF_PG_LOADER_DB_PASSWORD="$(pw "$role")" "$CLI" --db "postgresql://$role@localhost:$PORT/$db?sslmode=verify-full" "$@"
+}
+pw() { case $1 in rds_master) echo masterpw ;; officer) echo officerpw ;; viewer) echo viewerpw ;; *) echo loaderpw ;; esac; }
+# rq ROLE DB SQL: psql as ROLE over TLS
+rq() { PGPASSWORD="$(pw "$1")" psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$PORT user=$1 dbname=$2 sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "$3" 2>&1; }
+
+# --- keys: the client's (root, 0600) and the server's copy of the same key (postgres, 0600) --
+K="$OUT/keys"; mkdir -p "$K"; chmod 0755 "$K"
+"$CLI" security generate-key --output "$K/client.key" 2>"$OUT/genkey.err"
+check "generate-key: a new file of mode 0600" "600" "$(stat -c %a "$K/client.key")"
+check "generate-key: refuses to overwrite" "1 exists" "$("$CLI" security generate-key --output "$K/client.key" >/dev/null 2>&1; echo $?) $(grep -c . "$K/client.key" | sed 's/^1$/exists/')"
+check "generate-key --raw: only the base64 key" "1" "$("$CLI" security generate-key --raw 2>/dev/null | grep -cE '^[A-Za-z0-9+/]{43}=$')"
+install -o postgres -m 0600 "$K/client.key" "$K/server.key"
+export VCF_PG_LOADER_PHI_KEY_FILE="$K/client.key"
+KEY_B64=$(cat "$K/client.key")
+
+# --- TLS and connection sources ------------------------------------------------------------
+check "init-db over verify-full as a non-superuser master user" "0" "$(vcf "$URL?sslmode=verify-full" init-db >"$OUT/initdb.out" 2>&1; echo $?)"
+check "init-db documents the grants a loading role needs" "1" "$(grep -c 'vcf_loader   loads with' "$OUT/initdb.out")"
+# The master user may see counts (check-encryption) as phi_viewer.
+rq rds_master rds "GRANT phi_viewer TO rds_master" >/dev/null
+check "init-db again: already installed, nothing changed" "1" "$(vcf "$URL" init-db 2>&1 | grep -c 'already installed')"
+check "verify-full against a CA the certificate does not chain to: refused" "1" \
+    "$(VCF_PG_LOADER_TLS_CA_CERT="$TLS/other.crt" vcf "$URL?sslmode=verify-full" security check-encryption >/dev/null 2>"$OUT/tls1.err"; echo $?)"
+check "verify-full names the certificate problem" "1" "$(grep -ciE 'certificate|UnknownIssuer' "$OUT/tls1.err" | sed 's/^[1-9][0-9]*$/1/')"
+check "verify-full against 127.0.0.1 (certificate is for localhost): refused" "1" \
+    "$(vcf "postgresql://rds_master@127.0.0.1:$PORT/rds?sslmode=verify-full" security check-encryption >/dev/null 2>&1; echo $?)"
+check "verify-ca against 127.0.0.1: the chain is enough" "0" \
+    "$(vcf "postgresql://rds_master@127.0.0.1:$PORT/rds?sslmode=verify-ca" security check-encryption >/dev/null 2>&1; echo $?)"
+check "sslmode=disable: the server refuses plain TCP (force_ssl)" "1" \
+    "$(vcf "$URL?sslmode=disable" security check-encryption >/dev/null 2>&1; echo $?)"
+check "precedence: VCF_PG_LOADER_TLS_MODE over the URL's sslmode" "1" \
+    "$(VCF_PG_LOADER_TLS_MODE=disable vcf "$URL?sslmode=verify-full" security check-encryption >/dev/null 2>&1; echo $?)"
+check "precedence: PGSSLMODE over the URL's sslmode" "1" \
+    "$(PGSSLMODE=disable vcf "$URL?sslmode=verify-full" security check-encryption >/dev/null 2>&1; echo $?)"
+check "precedence: the flag over VCF_PG_LOADER_TLS_MODE" "0" \
+    "$(VCF_PG_LOADER_TLS_MODE=disable vcf "$URL" --tls-mode verify-full security check-encryption >/dev/null 2>&1; echo $?)"
+check "connection from POSTGRES_URL" "0" "$(POSTGRES_URL="$URL" "$CLI" security check-encryption >/dev/null 2>&1; echo $?)"
+check "connection from PG* variables" "0" \
+    "$(PGHOST=localhost PGPORT=$PORT PGUSER=rds_master PGDATABASE=rds "$CLI" security check-encryption >/dev/null 2>&1; echo $?)"
+check "VCF_PG_LOADER_DB_PASSWORD wins over PGPASSWORD and the URL" "0" \
+    "$(PGPASSWORD=wrong "$CLI" --db "postgresql://rds_master:wrong@localhost:$PORT/rds" security check-encryption >/dev/null 2>&1; echo $?)"
+check "a wrong password is refused" "1" \
+    "$(VCF_PG_LOADER_DB_PASSWORD=wrong vcf "$URL" security check-encryption >/dev/null 2>&1; echo $?)"
+# A non-loopback address of this machine: the default is verify-full (the certificate names
+# localhost, so it fails), never plain TCP; prefer becomes require there.
+HOSTIP=$(hostname -I 2>/dev/null | awk '{print $1}')
+if [ -n "$HOSTIP" ]; then
+    check "non-loopback host: default verify-full, no fall-back to plain TCP" "1" \
+        "$(vcf "postgresql://rds_master@$HOSTIP:$PORT/rds" security check-encryption >/dev/null 2>"$OUT/remote.err"; echo $?)"
+    check "non-loopback host: the refusal is about the certificate" "1" "$(grep -ciE 'certificate|name' "$OUT/remote.err" | sed 's/^[1-9][0-9]*$/1/')"
+    check "non-loopback host: PGSSLMODE=prefer still encrypts (require)" "0" \
+        "$(PGSSLMODE=prefer vcf "postgresql://rds_master@$HOSTIP:$PORT/rds" security check-encryption >/dev/null 2>&1; echo $?)"
+fi
+
+# --- init-db: what it installed -----------------------------------------------------------
+sq -d ext -c "CREATE EXTENSION vcf_pg_loader"
+# Tables, columns, indexes, policies, triggers, functions and owners of vcf and phi_vault.
+CATALOG="SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
+  SELECT 'rel ' || c.relname || ' ' || c.relkind::text || ' ' || pg_get_userbyid(c.relowner) || ' rls=' || c.relrowsecurity AS x
+    FROM pg_class c WHERE c.relnamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace)
+  UNION ALL SELECT 'col ' || a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '
+         || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' ' || a.attidentity::text
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE c.relnamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL SELECT 'idx ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+   WHERE c.relnamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace)
+  UNION ALL SELECT 'con ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+   WHERE connamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace)
+  UNION ALL SELECT 'pol ' || schemaname || '.' || tablename || ' ' || policyname || ' ' || cmd || ' ' || array_to_string(roles, ',') || ' ' || coalesce(qual, '')
+    FROM pg_policies WHERE schemaname IN ('vcf', 'phi_vault')
+  UNION ALL SELECT 'trg ' || tgrelid::regclass || ' ' || pg_get_triggerdef(oid) FROM pg_trigger
+   WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace))
+  UNION ALL SELECT 'fn ' || p.oid::regprocedure || ' ' || pg_get_userbyid(p.proowner) || ' ' || p.prosecdef || ' ' || md5(pg_get_functiondef(p.oid))
+         || ' ' || coalesce(array_to_string(p.proacl, ','), '')
+    FROM pg_proc p WHERE p.pronamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace)
+  UNION ALL SELECT 'acl ' || c.relname || ' ' || coalesce(array_to_string(c.relacl, ','), '')
+    FROM pg_class c WHERE c.relnamespace IN ('vcf'::regnamespace, 'phi_vault'::regnamespace)
+) s"
+check "catalog of init-db's install = the extension's (tables, columns, indexes, constraints, policies, triggers, functions, owners, grants)" \
+    "$(sq -d ext -c "$CATALOG")" "$(sq -d rds -c "$CATALOG")"
+before=$(sq -d ext -c "$CATALOG")
+check "init-db where the extension is installed says so" "1" "$(cli_as rds_master ext init-db 2>&1 | grep -c 'vcf_pg_loader extension .* is installed here')"
+check "… and changes nothing" "$before" "$(sq -d ext -c "$CATALOG")"
+check "the master user is no member of the owner role after init-db" "f" "$(sq -d rds -c "SELECT pg_has_role('rds_master', 'vcf_pg_loader_owner', 'MEMBER')")"
+check "the owner role: NOLOGIN, not superuser, no BYPASSRLS" "f f f" \
+    "$(sq -c "SELECT concat_ws(' ', rolcanlogin, rolsuper, rolbypassrls) FROM pg_roles WHERE rolname = 'vcf_pg_loader_owner'")"
+# The documented grants: login roles in the NOLOGIN groups, given by the master user.
+rq rds_master rds "GRANT vcf_loader TO loader1, loader2; GRANT phi_admin TO officer; GRANT phi_viewer TO viewer" >/dev/null
+for t in phi_vault.sample_id_mapping phi_vault.audit_log phi_vault.audit_chain_head phi_vault.load_sources vcf.load_batches vcf.samples; do
+    check "no client role may INSERT/UPDATE/DELETE $t" "f" \
+        "$(sq -d rds -c "SELECT bool_or(has_table_privilege(r, '$t', p)) FROM unnest(ARRAY['rds_master','loader1','officer','viewer']) r, unnest(ARRAY['INSERT','UPDATE','DELETE']) p")"
+done
+check "a loader cannot call the owner's audit append" "1" "$(rq loader1 rds "SELECT phi_vault.append_audit('load', '{}')" | grep -c 'permission denied')"
+check "a loader cannot read the vault" "1" "$(rq loader1 rds "SELECT count(*) FROM phi_vault.sample_id_mapping" | grep -c 'permission denied')"
+
+# --- loads: every shared file, by the CLI (rds) and by vcf_load (ext); rows compared -------
+export PGOPTIONS_EXT="-c vcf_pg_loader.phi_key_file=$K/server.key -c client_min_messages=warning"
+eq() { su postgres -c "PGOPTIONS='$PGOPTIONS_EXT' psql -X -q -At -v ON_ERROR_STOP=1 -h $D -p $PORT -d ext $(printf '%q ' "$@")"; }
+# Digests of what a load stored, per content: generated ids, times and paths left out;
+# pseudonyms compared by sample position (and, below, by the names they reveal).
+UUIDS="'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'ID', 'g'"
+# (Sample names in INFO/FORMAT values and the header are replaced by pseudonyms: those are
+# compared as 'ID'; which name each is, the reveals below check.)
+DIGEST="SELECT b.file_sha256 || ' ' || md5(concat_ws('|', b.file_size, b.file_format, b.compression, b.reference,
+            b.variants, b.genotypes, b.samples, b.records, b.warnings::text, b.options::text,
+            regexp_replace(b.header, $UUIDS),
+            (SELECT md5(string_agg(concat_ws('|', v.source_line, v.chrom, v.pos, v.end_pos, v.ref, v.alt, v.alt_index, v.id, v.qual,
+                    v.filter::text, regexp_replace(v.info::text, $UUIDS), v.gene, v.consequence, v.impact, v.af), E'\n' ORDER BY v.source_line, v.alt_index NULLS FIRST))
+               FROM vcf.variants v WHERE v.load_batch_id = b.load_batch_id),
+            (SELECT md5(string_agg(concat_ws('|', v.source_line, v.alt_index, s.sample_index, g.gt, g.alt_dosage, g.phased, g.dp, g.gq,
+                    g.ad::text, regexp_replace(g.format::text, $UUIDS)), E'\n' ORDER BY v.source_line, v.alt_index NULLS FIRST, s.sample_index))
+               FROM vcf.variants v JOIN vcf.genotypes g USING (variant_id)
+               JOIN vcf.samples s ON s.load_batch_id = b.load_batch_id AND s.anonymous_id = g.anonymous_id
+              WHERE v.load_batch_id = b.load_batch_id)))
+  FROM vcf.load_batches b ORDER BY b.file_sha256"
+n=0
+for f in "$FX"/data/*.vcf "$FX"/data/*.vcf.gz; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    cli_as loader1 rds load "$f" --no-progress >"$OUT/load.out" 2>"$OUT/load.err" ||
+        { echo "FAIL CLI load $(basename "$f"): $(cat "$OUT/load.err")"; FAIL=$((FAIL + 1)); }
+    eq -c "SELECT load_batch_id FROM vcf_load('$f')" >/dev/null 2>"$OUT/vcf_load.err" ||
+        { echo "FAIL vcf_load $(basename "$f"): $(cat "$OUT/vcf_load.err")"; FAIL=$((FAIL + 1)); }
+done
+check "every shared file loaded both ways ($n files)" "$n $n" "$(sq -d rds -c "SELECT count(*) FROM vcf.load_batches") $(eq -c "SELECT count(*) FROM vcf.load_batches")"
+sq -d rds -c "$DIGEST" > "$OUT/digest.cli"; eq -c "$DIGEST" > "$OUT/digest.ext"
+while read -r sha dig; do
+    name=$(sq -d rds -c "SELECT regexp_replace(source_file, '.*/', '') FROM vcf.load_batches WHERE file_sha256 = '$sha'")
+    check "$name: every stored row equal, CLI vs vcf_load" "$(grep "^$sha " "$OUT/digest.ext" | cut -d' ' -f2)" "$dig"
+done < "$OUT/digest.cli"
+check "the load summary line (no terminal: no bar)" "1" "$(grep -cE 'loaded: load_batch_id [0-9a-f-]+ — [0-9]+ records, [0-9]+ variants' "$OUT/load.out")"
+
+# Pseudonyms through the names they reveal: every sample of every file, CLI reveal (rds) and
+# the extension's phi_reverse_lookup (ext) give the name bcftools reads from the file.
+sq -c "GRANT phi_admin TO postgres" >/dev/null
+bad=0; total=0
+while IFS='|' read -r sha idx anon; do
+    f=$(sq -d rds -c "SELECT source_file FROM vcf.load_batches WHERE file_sha256 = '$sha'")
+    want=$(bcftools query -l "$f" 2>/dev/null | sed -n "$((idx + 1))p")
+    got=$(cli_as officer rds phi reveal "$anon" --reason "cli suite: names behind pseudonyms" 2>/dev/null)
+    ext=$(eq -c "SELECT phi_reverse_lookup(s.anonymous_id, 'cli suite') FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.file_sha256 = '$sha' AND s.sample_index = $idx")
+    total=$((total + 1))
+    [ "$want" = "$got" ] && [ "$want" = "$ext" ] || { bad=$((bad + 1)); echo "  sample $idx of $f: file '$want', CLI '$got', extension '$ext'"; }
+done < <(sq -d rds -c "SELECT b.file_sha256 || '|' || s.sample_index || '|' || s.anonymous_id FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) ORDER BY 1")
+check "every sample's pseudonym reveals its name, CLI and extension ($total samples)" "0" "$bad"
+
+# --- idempotence, force, bad files, a killed client ---------------------------------------
+M="$FX/data/mutect2_chr22.vcf.gz"
+COUNTS="SELECT concat_ws(' ', (SELECT count(*) FROM vcf.load_batches), (SELECT count(*) FROM vcf.variants), (SELECT count(*) FROM vcf.genotypes), (SELECT count(*) FROM phi_vault.pseudonyms))"
+c0=$(sq -d rds -c "$COUNTS")
+check "the same content again: already loaded" "1" "$(cli_as loader1 rds load "$M" 2>&1 | grep -c 'already loaded (a load with the same SHA-256')"
+check "… and nothing added" "$c0" "$(sq -d rds -c "$COUNTS")"
+ids0=$(sq -d rds -c "SELECT string_agg(s.anonymous_id::text, ',' ORDER BY sample_index) FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%mutect2%'")
+check "--force by another loader is refused" "1" "$(cli_as loader2 rds load "$M" --force 2>&1 | grep -c 'permission denied to replace')"
+cli_as loader1 rds load "$M" --force --report "$OUT/report.json" >/dev/null 2>&1
+check "--force replaces the load and keeps its pseudonyms" "$ids0" \
+    "$(sq -d rds -c "SELECT string_agg(s.anonymous_id::text, ',' ORDER BY sample_index) FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%mutect2%'")"
+check "--force: same counts as before" "$c0" "$(sq -d rds -c "$COUNTS")"
+check "--report writes the load as JSON" "174 348 false" "$(python3 -c "import json,sys; r=json.load(open('$OUT/report.json')); print(r['variants'], r['genotypes'], str(r['already_loaded']).lower())")"
+check "--genotypes nonsense: a clear error" "1" "$(cli_as loader1 rds load "$M" --genotypes some 2>&1 | grep -c 'invalid value for --genotypes')"
+# Every malformed file: the CLI's message is vcf_load's (or both load it, leniently), and a
+# refused file leaves nothing: no load, no pseudonym of its content.
+same=0; total=0; left=0
+for f in "$FX"/malformed/*; do
+    # root (running this suite) reads a mode-000 file that the server user cannot.
+    [ "$(basename "$f")" = unreadable.vcf ] && continue
+    total=$((total + 1))
+    cli_msg=$(cli_as loader1 rds load "$f" --force 2>&1 >/dev/null | sed -n 's/^vcf-pg-loader: error: //p' | head -1)
+    ext_msg=$(eq -c "SELECT vcf_load('$f', force => true)" 2>&1 | sed -n 's/^ERROR:  //p' | head -1)
+    if [ "$cli_msg" = "$ext_msg" ]; then same=$((same + 1)); else echo "  $(basename "$f"): CLI '$cli_msg' vs vcf_load '$ext_msg'"; fi
+    if [ -n "$cli_msg" ] && [ -f "$f" ]; then
+        sha=$(sha256sum "$f" | cut -d' ' -f1)
+        left=$((left + $(sq -d rds -c "SELECT (SELECT count(*) FROM vcf.load_batches WHERE file_sha256 = '$sha') + (SELECT count(*) FROM phi_vault.pseudonyms WHERE file_sha256 = '$sha')")))
+    fi
+done
+check "malformed files: the CLI says what vcf_load says, file:line: field ($total files)" "$total" "$same"
+check "malformed files: a refused file leaves no load and no pseudonym" "0" "$left"
+c0=$(sq -d rds -c "$COUNTS")
+# A client killed in the middle of a load: its transaction goes with it.
+BIG="$OUT/big.vcf"
+{ printf '##fileformat=VCFv4.2\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n'
+  printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tKILLED_S1\tKILLED_S2\n'
+  awk 'BEGIN { for (i = 1; i <= 2000000; i++) printf "1\t%d\t.\tA\tC\t50\tPASS\t.\tGT\t0/1\t1/1\n", i }'; } > "$BIG"
+cli_as loader1 rds load "$BIG" --no-progress >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1000); do
+    [ "$(sq -d rds -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'loader1' AND query LIKE 'COPY%'")" -gt 0 ] && break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+for _ in $(seq 1 100); do
+    [ "$(sq -d rds -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'loader1'")" = 0 ] && break
+    sleep 0.1
+done
+check "a client killed mid-load (kill -9 during COPY) leaves nothing" "$c0" "$(sq -d rds -c "$COUNTS")"
+check "… and the load had started (rows were being copied when it was killed)" "1" "$(grep -c 'KILLED_S1' "$BIG" | sed 's/^[1-9].*/1/')"
+
+# --- reveal, lookup, audit ----------------------------------------------------------------
+ANON=$(sq -d rds -c "SELECT s.anonymous_id FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%mutect2%' AND sample_index = 0")
+NAME=$(bcftools query -l "$M" | head -1)
+check "phi reveal (phi_admin)" "$NAME" "$(cli_as officer rds phi reveal "$ANON" --reason "tumour board 2026-12-02" 2>/dev/null)"
+check "phi reveal is audited with the reason, by the login role" "officer|tumour board 2026-12-02|true" \
+    "$(sq -d rds -c "SELECT \"session_user\" || '|' || (detail->>'reason') || '|' || (detail->>'found') FROM phi_vault.audit_log WHERE operation = 'reverse_lookup' ORDER BY audit_id DESC LIMIT 1")"
+check "phi reveal without a reason: refused" "1" "$(cli_as officer rds phi reveal "$ANON" --reason ' ' 2>&1 | grep -c '22023')"
+check "phi reveal as a loader: permission denied" "1" "$(cli_as loader1 rds phi reveal "$ANON" --reason x 2>&1 | grep -c 'permission denied')"
+check "phi reveal as phi_viewer: permission denied" "1" "$(cli_as viewer rds phi reveal "$ANON" --reason x 2>&1 | grep -c 'permission denied')"
+check "phi lookup NAME" "$ANON" "$(cli_as officer rds phi lookup "$NAME" 2>/dev/null)"
+check "phi lookup - (the name from standard input, not argv)" "$ANON" "$(printf '%s\n' "$NAME" | cli_as officer rds phi lookup - 2>/dev/null)"
+check "phi lookup of an unknown name: exit 3, nothing printed" "3:" "$(out=$(cli_as officer rds phi lookup "NOBODY_$$" 2>/dev/null); echo "$?:$out")"
+check "phi lookup is audited (matches, never the name)" "1|officer" \
+    "$(sq -d rds -c "SELECT (detail->>'matches') || '|' || \"session_user\" FROM phi_vault.audit_log WHERE operation = 'lookup' ORDER BY audit_id DESC OFFSET 1 LIMIT 1")"
+check "the audit chain verifies" "t" "$(sq -d rds -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
+check "every load is audited by its login role" "loader1" "$(sq -d rds -c "SELECT string_agg(DISTINCT \"session_user\", ',') FROM phi_vault.audit_log WHERE operation = 'load'")"
+
+# --- check-encryption and rotation --------------------------------------------------------
+cli_as viewer rds security check-encryption > "$OUT/check.out" 2>&1
+check "check-encryption as phi_viewer: exit 0, the status block" "Status: ENABLED" "$(grep -o '^Status: *ENABLED' "$OUT/check.out" | tr -s ' ')"
+check "check-encryption: every mapping row encrypted" "0" "$(sed -n 's/^Unencrypted: *\([0-9]*\).*/\1/p' "$OUT/check.out")"
+"$CLI" security generate-key --output "$K/new.key" 2>/dev/null
+NEWID=$(VCF_PG_LOADER_PHI_KEY_FILE="$K/new.key" cli_as viewer rds security check-encryption 2>/dev/null | sed -n 's/^Key IDs: *\([0-9a-f]*\).*/\1/p')
+check "rotate-key --new-key-file --batch-size 7" "0" "$(cli_as officer rds security rotate-key --new-key-file "$K/new.key" --batch-size 7 >"$OUT/rotate.out" 2>&1; echo $?)"
+check "after rotation every row is under the new key" "$(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms")" \
+    "$(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id = '$NEWID'")"
+check "rotation is audited per batch" "$(( ($(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms") + 6) / 7 ))" \
+    "$(sq -d rds -c "SELECT count(*) FROM phi_vault.audit_log WHERE operation = 'rotate_key_online_batch'")"
+check "rotate-key again: nothing left to do (resumable by key id)" "1" "$(cli_as officer rds security rotate-key --new-key-file "$K/new.key" 2>&1 | grep -c ': 0 mapping rows re-encrypted')"
+check "check-encryption with the old keyring: exit 2, rows under a key it lacks" "2" "$(cli_as viewer rds security check-encryption >/dev/null 2>&1; echo $?)"
+(umask 077; cat "$K/new.key" "$K/client.key" > "$K/both.key")
+check "with the new key first, reveal works" "$NAME" "$(VCF_PG_LOADER_PHI_KEY_FILE="$K/both.key" cli_as officer rds phi reveal "$ANON" --reason rotation-check 2>/dev/null)"
+check "with the new key first, lookup finds the rotated blind index" "$ANON" "$(VCF_PG_LOADER_PHI_KEY_FILE="$K/both.key" cli_as officer rds phi lookup "$NAME" 2>/dev/null)"
+check "rotate-key as a loader: permission denied" "1" "$(cli_as loader1 rds security rotate-key --new-key-file "$K/new.key" 2>&1 | grep -c 'permission denied')"
+check "the audit chain verifies after rotation" "t" "$(sq -d rds -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
+export VCF_PG_LOADER_PHI_KEY_FILE="$K/both.key"
+
+# --- keys from the environment and a key command -----------------------------------------
+chmod 0644 "$K/client.key"
+check "a key file readable by others is refused, naming its mode" "1" \
+    "$(VCF_PG_LOADER_PHI_KEY_FILE="$K/client.key" cli_as viewer rds security check-encryption 2>&1 | grep -c 'mode 0644')"
+chmod 0600 "$K/client.key"
+# no_file CMD…: without the key file variable (so the other sources are used)
+no_file() { ( unset VCF_PG_LOADER_PHI_KEY_FILE; "$@" ); }
+check "VCF_PG_LOADER_PHI_KEY_COMMAND: the keyring from a command (KMS)" "$NAME" \
+    "$(VCF_PG_LOADER_PHI_KEY_COMMAND="cat '$K/both.key'" no_file cli_as officer rds phi reveal "$ANON" --reason key-command 2>/dev/null)"
+check "a failing key command names its exit status, never its output" "1 0" \
+    "$(out=$(VCF_PG_LOADER_PHI_KEY_COMMAND="cat '$K/both.key'; exit 3" no_file cli_as officer rds phi reveal "$ANON" --reason x 2>&1); echo "$(grep -c 'exit' <<<"$out") $(grep -cF "$KEY_B64" <<<"$out")")"
+check "VCF_PG_LOADER_PHI_KEY (inline, comma-separated)" "$NAME" \
+    "$(VCF_PG_LOADER_PHI_KEY="$(cat "$K/new.key"),$KEY_B64" no_file cli_as officer rds phi reveal "$ANON" --reason inline-key 2>/dev/null)"
+check "no key: load refuses, with a hint" "1" "$(no_file cli_as loader1 rds load "$M" --force 2>&1 | grep -c 'HINT: vcf-pg-loader security generate-key')"
+
+# --- interop with the extension -----------------------------------------------------------
+# A file the CLI loads into the extension's database reveals through phi_reverse_lookup.
+S="$FX/data/strelka_snvs_chr22.vcf.gz"
+ext_ids() { eq -c "SELECT string_agg(s.anonymous_id::text, ',' ORDER BY sample_index) FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%strelka_snvs%'"; }
+ids_vcf_load=$(ext_ids)
+check "interop: vcf_load gave the file's samples pseudonyms" "$(bcftools query -l "$S" | wc -l)" "$(tr ',' '\n' <<<"$ids_vcf_load" | grep -c .)"
+superpw() { VCF_PG_LOADER_DB_PASSWORD=superpw VCF_PG_LOADER_PHI_KEY_FILE="$K/client.key" "$CLI" --db "postgresql://postgres@localhost:$PORT/ext?sslmode=verify-full" "$@"; }
+# vcf_load first (above, as postgres), then the CLI with --force, then vcf_load force => true.
+superpw load "$S" --force >/dev/null 2>"$OUT/interop.err"
+check "vcf_load, then the CLI with --force: pseudonyms kept" "$ids_vcf_load" "$(ext_ids)"
+check "… the CLI's load reveals through the extension's phi_reverse_lookup" "$(bcftools query -l "$S" | paste -sd,)" \
+    "$(eq -c "SELECT string_agg(phi_reverse_lookup(s.anonymous_id, 'interop'), ',' ORDER BY sample_index) FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%strelka_snvs%'")"
+eq -c "SELECT load_batch_id FROM vcf_load('$S', force => true)" >/dev/null
+check "the CLI, then vcf_load with force: pseudonyms kept" "$ids_vcf_load" "$(ext_ids)"
+check "… and the CLI reveals what vcf_load sealed" "$(bcftools query -l "$S" | head -1)" \
+    "$(superpw phi reveal "$(ext_ids | cut -d, -f1)" --reason interop 2>&1)"
+check "interop: the extension database's audit chain verifies (library and client rows)" "t" "$(eq -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
+
+# --- nothing secret in outputs or the server log ------------------------------------------
+leaks=0
+for k in "$KEY_B64" "$(cat "$K/new.key")"; do
+    grep -rqF "$k" "$OUT"/*.out "$OUT"/*.err "$D/server.log" 2>/dev/null && leaks=$((leaks + 1))
+done
+check "no key in any output of the CLI or in the server log" "0" "$leaks"
+names_in_log=0
+for f in "$FX"/data/*.vcf "$FX"/data/*.vcf.gz; do
+    while read -r s; do
+        [ ${#s} -ge 5 ] && grep -qF "$s" "$D/server.log" && { names_in_log=$((names_in_log + 1)); echo "  sample name in server log: $s"; }
+    done < <(bcftools query -l "$f" 2>/dev/null)
+done
+check "no sample name in the server log" "0" "$names_in_log"
+summary cli
