@@ -11,6 +11,9 @@ install_missing
 say "building and installing vcf_pg_loader (release)"
 cd "$REPO"
 cargo pgrx install --release --pg-config "$PG_CONFIG" | tail -2
+say "building and installing the companion CLI vcf-pg-loader (release) to /usr/local/bin"
+cargo build --release -p vcf-pg-loader 2>&1 | tail -1
+as_root install -m 0755 "$CARGO_TARGET_DIR/release/vcf-pg-loader" /usr/local/bin/vcf-pg-loader
 start_cluster
 
 DB=vcf_demo
@@ -68,4 +71,13 @@ SELECT * FROM phi_vault.verify_audit_chain();
 \echo '-- who owns the data: the NOLOGIN, non-superuser owner role the extension acts as'
 SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'vcf'::regnamespace;
 SQL
-say "done: psql -d $DB (as postgres) to explore; see README.md for a tour"
+# The same work from a client (what RDS users run): the CLI seals names on the client and
+# writes by binary COPY; the extension reveals them with the same key file.
+CLI_VCF="$DATA_DIR/strelka_snvs_chr22.vcf.gz"
+if [ -r "$CLI_VCF" ]; then
+    say "the same from a client: vcf-pg-loader load (as postgres, over the local socket, with the same key file)"
+    as_pg "VCF_PG_LOADER_PHI_KEY_FILE=$KEY_FILE vcf-pg-loader --db 'host=/var/run/postgresql dbname=$DB' load '$CLI_VCF' --force --no-progress"
+    as_pg "VCF_PG_LOADER_PHI_KEY_FILE=$KEY_FILE vcf-pg-loader --db 'host=/var/run/postgresql dbname=$DB' security check-encryption" || true
+    psql_pg -d $DB -c "\"SELECT s.sample_index, s.anonymous_id, phi_reverse_lookup(s.anonymous_id, 'setup demo: a CLI load reveals through the extension') AS revealed_by_the_extension FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.source_file LIKE '%strelka_snvs%' ORDER BY 1\""
+fi
+say "done: psql -d $DB (as postgres) to explore; vcf-pg-loader --help; see README.md for a tour"

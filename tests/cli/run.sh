@@ -332,6 +332,114 @@ check "… and the CLI reveals what vcf_load sealed" "$(bcftools query -l "$S" |
     "$(superpw phi reveal "$(ext_ids | cut -d, -f1)" --reason interop 2>&1)"
 check "interop: the extension database's audit chain verifies (library and client rows)" "t" "$(eq -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
 
+# --- attacks on the client API by lesser roles, each from a session it controls ----------
+# (Classes from an adversarial review: rows outside one's own claim, cross-load deletes,
+# unaudited or mis-counted loads, holding the chain head, junk envelopes, foreign
+# pseudonyms, planted pseudonyms, rotation used to substitute a name, LOG text to the client.)
+# loader2 attacks loader1's mutect2 load.
+VB=$(sq -d rds -c "SELECT load_batch_id FROM vcf.load_batches WHERE source_file LIKE '%mutect2%'")
+VV=$(sq -d rds -c "SELECT min(variant_id) FROM vcf.variants WHERE load_batch_id = '$VB'")
+VP=$(sq -d rds -c "SELECT anonymous_id FROM vcf.samples WHERE load_batch_id = '$VB' AND sample_index = 0")
+VICTIM="SELECT concat_ws(' ', (SELECT count(*) FROM vcf.variants WHERE load_batch_id = '$VB'), (SELECT count(*) FROM vcf.genotypes g WHERE g.anonymous_id = '$VP'))"
+v0=$(sq -d rds -c "$VICTIM")
+refused() { grep -qE 'ERROR' <<<"$1" && echo refused || echo "accepted: $1"; }
+check "attack: INSERT a variant into another's load" "refused" \
+    "$(refused "$(rq loader2 rds "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt) VALUES ($VV, '$VB', '17', 43044295, 43044295, 'A', 'G')")")"
+check "attack: INSERT a genotype for another's sample on another's variant" "refused" \
+    "$(refused "$(rq loader2 rds "INSERT INTO vcf.genotypes (variant_id, anonymous_id, gt, alt_dosage) VALUES ($VV, '$VP', '1/1', 2)")")"
+check "attack: INSERT an orphan variant (no load)" "refused" \
+    "$(refused "$(rq loader2 rds "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref) VALUES (-1, gen_random_uuid(), 'chrUn', 1, 1, 'N')")")"
+check "attack: COPY rows into another's load" "refused" \
+    "$(refused "$(printf '%s\t%s\t17\t1\t1\tA\n' "$VV" "$VB" | PGPASSWORD=loaderpw psql -X -q -At "host=localhost port=$PORT user=loader2 dbname=rds sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "COPY vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref) FROM STDIN" 2>&1)")"
+# Inside a claim of its own: its own block, but another's load id or sample; after its finish.
+OWN="BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load(repeat('e', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}') \gset
+SELECT vcf.client_reserve_block(:'b') AS blk \gset"
+own() { PGPASSWORD=loaderpw psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$PORT user=loader2 dbname=rds sslmode=verify-full sslrootcert=$TLS/ca.crt" 2>&1 <<<"$OWN
+$1"; }
+check "attack: own block, another's load id" "refused" \
+    "$(refused "$(own "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref) VALUES (:blk * 1048576, '$VB', '1', 1, 1, 'A');")")"
+check "attack: own block, another's sample" "refused" \
+    "$(refused "$(own "INSERT INTO vcf.genotypes (variant_id, anonymous_id, gt) VALUES (:blk * 1048576, '$VP', '1/1');")")"
+check "attack: describe one's load with another load's pseudonym" "refused" \
+    "$(refused "$(own "SELECT vcf.client_describe_load(:'b', 'x', NULL, NULL, NULL, NULL, ARRAY['$VP']::uuid[]);")")"
+check "attack: finish with counts that are not the rows present" "refused" \
+    "$(refused "$(own "SELECT vcf.client_finish_load(:'b', 0, 123456789, 42, '{}');")")"
+check "attack: rows after one's own finish" "refused" \
+    "$(refused "$(own "SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}');
+INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref) VALUES (:blk * 1048576, :'b', '1', 1, 1, 'A');")")"
+check "attack: a second finish (a second audit row with other counts)" "refused" \
+    "$(refused "$(own "SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}');")")"
+check "attack: options beyond the three known ones" "refused" \
+    "$(refused "$(rq loader2 rds "SELECT * FROM vcf.client_claim_load(repeat('f', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\", \"note\": \"forged\"}')")")"
+check "attack: a pseudonym that exists already (the error says not which)" "0" \
+    "$(own "SELECT phi_vault.client_add_pseudonyms(:'b', 'x', ARRAY['$VP']::uuid[], ARRAY['\x50480101aabbccdd'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode(repeat('11', 16), 'hex')]);" | grep -c "$VP")"
+check "attack: none of that touched the victim's load" "$v0" "$(sq -d rds -c "$VICTIM")"
+# A claim committed without its finish is still in the audit log.
+rq loader2 rds "SELECT load_batch_id FROM vcf.client_claim_load(repeat('a', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}')" >/dev/null
+check "attack: a claim committed without its finish is audited (load_started)" "1" \
+    "$(sq -d rds -c "SELECT count(*) FROM phi_vault.audit_log WHERE operation = 'load_started' AND detail->>'file_sha256' = repeat('a', 64) AND \"session_user\" = 'loader2'")"
+# Holding the chain head open in a transaction: others' audited work goes on; sealing waits.
+hold() { # hold DB SECONDS: loader2 holds the head inside an open transaction
+    PGPASSWORD=loaderpw psql -X -q -At "host=localhost port=$PORT user=loader2 dbname=$1 sslmode=verify-full sslrootcert=$TLS/ca.crt" \
+        -c "SET idle_in_transaction_session_timeout = 0" -c "BEGIN" -c "SELECT phi_vault.seal_audit()" -c "SELECT pg_sleep($2)" -c "COMMIT" >/dev/null 2>&1 &
+    sleep 1
+}
+hold rds 15
+check "attack: chain head held open: a load still completes" "0" "$(VCF_PG_LOADER_DB_PASSWORD=loaderpw timeout 12 "$CLI" --db "postgresql://loader1@localhost:$PORT/rds?sslmode=verify-full" load "$FX/data/sarscov2.vcf.gz" --force >/dev/null 2>&1; echo $?)"
+check "attack: chain head held open: a reveal still completes" "$NAME" "$(timeout 12 env VCF_PG_LOADER_DB_PASSWORD=officerpw "$CLI" --db "postgresql://officer@localhost:$PORT/rds?sslmode=verify-full" phi reveal "$ANON" --reason held-head 2>/dev/null)"
+wait
+check "… and once it is released, the next seal links the waiting rows: the chain verifies" "t 0" \
+    "$(sq -d rds -c "SELECT phi_vault.seal_audit()" >/dev/null; sq -d rds -c "SELECT ok || ' ' || (SELECT count(*) FROM phi_vault.audit_log WHERE chain_seq IS NULL) FROM phi_vault.verify_audit_chain()")"
+hold ext 12
+check "attack: chain head held open in the extension's database: vcf_load still commits" "0" \
+    "$(timeout 10 su postgres -c "PGOPTIONS='$PGOPTIONS_EXT' psql -X -q -At -h $D -p $PORT -d ext -c \"SELECT load_batch_id FROM vcf_load('$FX/data/sarscov2.vcf.gz', force => true)\"" >/dev/null 2>&1; echo $?)"
+wait
+eq -c "SELECT phi_vault.seal_audit()" >/dev/null
+check "… and its audit row is linked by the next seal: the chain verifies" "t 0" \
+    "$(eq -c "SELECT ok || ' ' || (SELECT count(*) FROM phi_vault.audit_log WHERE chain_seq IS NULL) FROM phi_vault.verify_audit_chain()")"
+# An audited call inside a rolled-back savepoint leaves nothing to seal and no false anchor.
+rq loader2 rds "BEGIN; SAVEPOINT s; SELECT load_batch_id FROM vcf.client_claim_load(repeat('a', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}'); ROLLBACK TO s; COMMIT;" >/dev/null
+sq -d rds -c "SELECT phi_vault.seal_audit()" >/dev/null
+check "attack: audited call in a rolled-back savepoint: the chain verifies" "t" "$(sq -d rds -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
+check "attack: client_min_messages = log shows no audit line of another's load" "0" \
+    "$(rq loader2 rds "SET client_min_messages = log; SELECT already_loaded FROM vcf.client_claim_load('$(sha256sum "$M" | cut -c1-64)', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}')" | grep -c 'vcf_pg_loader audit')"
+# Junk "envelopes" (right magic, no real ciphertext) planted by a loader with no key: rotation
+# reports them and rotates every other row; nothing is left half-done.
+rq loader2 rds "BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load(repeat('d', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}') \gset
+SELECT phi_vault.client_add_pseudonyms(:'b', 'junk', ARRAY[gen_random_uuid()], ARRAY['\x50480101deadbeef'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode(repeat('11', 16), 'hex')]);
+SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); COMMIT;" >/dev/null
+"$CLI" security generate-key --output "$K/third.key" 2>/dev/null
+check "junk envelopes: rotate-key reports them (exit 2) and rotates the rest" "2 0" \
+    "$(cli_as officer rds security rotate-key --new-key-file "$K/third.key" --batch-size 3 >/dev/null 2>"$OUT/rotate-junk.err"; echo "$? $(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id <> '$(VCF_PG_LOADER_PHI_KEY_FILE="$K/third.key" cli_as viewer rds security check-encryption 2>/dev/null | sed -n 's/^Key IDs: *\([0-9a-f]*\).*/\1/p')' AND key_id <> 'deadbeef'")")"
+check "junk envelopes: named by pseudonym in the report" "1" "$(grep -c 'left as it is' "$OUT/rotate-junk.err")"
+(umask 077; cat "$K/third.key" "$K/both.key" > "$K/all.key")
+export VCF_PG_LOADER_PHI_KEY_FILE="$K/all.key"
+# Rotation cannot put another name behind a pseudonym: same key refused, batches audited with
+# a digest of their rows.
+check "attack: client_rotate to the key a row already has (substitution)" "refused" \
+    "$(refused "$(rq officer rds "SELECT phi_vault.client_rotate(ARRAY['$ANON']::uuid[], ARRAY[(SELECT key_id FROM phi_vault.pseudonyms WHERE anonymous_id = '$ANON')], ARRAY[(SELECT original_id_encrypted FROM phi_vault.sample_id_mapping WHERE anonymous_id = '$ANON')], ARRAY[decode(repeat('11', 16), 'hex')])")")"
+check "rotation batches name their rows by digest" "0" "$(sq -d rds -c "SELECT count(*) FROM phi_vault.audit_log WHERE operation = 'rotate_key_online_batch' AND NOT detail ? 'rows_digest'")"
+# Planted pseudonyms: loader2 claims a file's content first and plants a mapping under the
+# blind index of its real first sample name; a later forced load by another login (here a
+# superuser) does not take it.
+P="$FX/data/gvcf_sample.vcf.gz"
+PSHA=$(sha256sum "$P" | cut -c1-64)
+PNAME=$(bcftools query -l "$P" | head -1)
+PBI=$(VCF_PG_LOADER_DB_PASSWORD=superpw psql -X -q -At "host=localhost port=$PORT user=postgres dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET vcf_pg_loader.phi_key_file = '$K/server.key'" -c "SELECT encode(phi_blind_index('$PNAME'), 'hex')" 2>/dev/null | tail -1)
+sq -d rds -c "SELECT vcf.unload_batch(load_batch_id) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'" >/dev/null 2>&1 || true
+before_plant=$(sq -d rds -c "SELECT count(*) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'")
+if [ "$before_plant" = 0 ] && [ -n "$PBI" ]; then
+    PLANT=$(rq loader2 rds "BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load('$PSHA', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}') \gset
+SELECT gen_random_uuid() AS u \gset
+SELECT phi_vault.client_add_pseudonyms(:'b', 'planted', ARRAY[:'u']::uuid[], ARRAY['\x50480101aabbccdd'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode('$PBI', 'hex')]);
+SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); COMMIT; SELECT :'u';" | tail -1)
+    VCF_PG_LOADER_DB_PASSWORD=superpw "$CLI" --db "postgresql://postgres@localhost:$PORT/rds?sslmode=verify-full" load "$P" --force >/dev/null 2>&1
+    check "attack: planted pseudonym not taken by a later load of the content" "0" \
+        "$(sq -d rds -c "SELECT count(*) FROM vcf.samples WHERE anonymous_id = '$PLANT'")"
+    check "… whose sample reveals its real name" "$PNAME" \
+        "$(cli_as officer rds phi reveal "$(sq -d rds -c "SELECT s.anonymous_id FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.file_sha256 = '$PSHA' AND sample_index = 0")" --reason planted 2>/dev/null)"
+fi
+
 # --- nothing secret in outputs or the server log ------------------------------------------
 leaks=0
 for k in "$KEY_B64" "$(cat "$K/new.key")"; do
