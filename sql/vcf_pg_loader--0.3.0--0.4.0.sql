@@ -17,6 +17,16 @@
 -- Every statement here may run again (CREATE OR REPLACE): scripts/gen-update-script.sh makes
 -- the update script from this file, so it is the one copy.
 
+-- Handing functions to the owner needs membership in it (PostgreSQL 15) for a non-superuser
+-- installer: held only while this file runs (revoked at its end), also when it runs again.
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT pg_catalog.pg_has_role(current_user, 'vcf_pg_loader_owner', 'MEMBER') THEN
+        EXECUTE pg_catalog.format('GRANT vcf_pg_loader_owner TO %I', current_user);
+    END IF;
+END $$;
+
 -- ---------------------------------------------------------------- audit, without the library
 -- An audit row of the client API: stamped by the chain trigger (id, time, users, address) and
 -- left pending, like the library's rows until their commit. Nothing here waits on the chain
@@ -153,10 +163,13 @@ $$;
 COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 variant ids for a load (variant_id = block * 2^20 + i). Owner only.';
 
 -- Remove a load's rows (vcf_unload, force, and the client's --force): genotypes by the load's
--- blocks (a range scan of the BRIN index each), variants by load. Loads written before 0.4.0
--- have no blocks: their genotypes are found through their variants. Owner only.
+-- blocks (a range scan of the BRIN index each), variants by load (its index). The plan must not
+-- depend on statistics (right after a load they are stale, and a hash join of all genotypes
+-- took 12 minutes where the ranges take seconds): sequential scans are off for this call.
+-- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
+-- Owner only.
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     g bigint := 0;
     v bigint;
@@ -451,6 +464,8 @@ CREATE OR REPLACE FUNCTION phi_vault.client_reveal(p_anonymous_id uuid, p_reason
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 BEGIN
     IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        -- The refusal's trace survives the rollback: the server log, as phi_reverse_lookup's.
+        RAISE LOG 'vcf_pg_loader audit: reverse_lookup by %: refused: no reason given', session_user;
         RAISE EXCEPTION 'a reason is required to reveal an identifier' USING ERRCODE = '22023',
             HINT = 'vcf-pg-loader phi reveal UUID --reason "…"';
     END IF;

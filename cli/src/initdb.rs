@@ -18,11 +18,12 @@ pub enum Outcome {
 
 pub const GRANTS: &str = "\
 Roles (NOLOGIN groups; grant them to login roles):
-  vcf_loader   loads with `vcf-pg-loader load`: EXECUTE on vcf.client_* and phi_vault.client_find/add_pseudonyms,
-               INSERT on vcf.variants and vcf.genotypes (the binary COPY), USAGE on vcf.variant_id_block_seq
+  vcf_loader   loads with `vcf-pg-loader load`: EXECUTE on vcf.client_claim_load/reserve_block/describe_load/
+               finish_load and phi_vault.client_find/add_pseudonyms, phi_vault.seal_audit(); INSERT on
+               vcf.variants and vcf.genotypes (the binary COPY; a trigger admits only rows of the caller's own load)
   phi_admin    reveals, looks up and rotates: EXECUTE on phi_vault.client_reveal/lookup/rotation_rows/rotate,
-               SELECT on the vault without the blind index, verify_audit_chain()
-  phi_viewer   pseudonyms and counts (check-encryption), never identifiers
+               seal_audit(), verify_audit_chain(); SELECT on the vault without the blind index
+  phi_viewer   pseudonyms and counts (check-encryption), never identifiers; seal_audit()
   vcf_pg_loader_owner  owns every table and the client functions; NOLOGIN, never superuser; grant it to no one
 No role gets INSERT, UPDATE or DELETE on a phi_vault table: pseudonyms and audit rows are written by the
 owner's SECURITY DEFINER functions, which stamp the time and the login role themselves.
@@ -58,6 +59,14 @@ pub fn run(c: &mut Client) -> Result<Outcome> {
             .map_err(|e| CliError::db("looking for an earlier install", e))?
             .get(0);
         if has_api {
+            // The client API is re-runnable (CREATE OR REPLACE): bring it to this version.
+            let mut tx = c
+                .transaction()
+                .map_err(|e| CliError::db("starting the update", e))?;
+            tx.batch_execute(CLIENT_API)
+                .map_err(|e| CliError::db("updating the client API (sql/client_api.sql)", e))?;
+            tx.commit()
+                .map_err(|e| CliError::db("committing the update", e))?;
             return Ok(Outcome::AlreadyInstalled);
         }
         return Err(CliError::new("schemas vcf and phi_vault exist but hold no client API: an install this version cannot update")

@@ -16,7 +16,7 @@ pub const KEY_ENV: &str = "VCF_PG_LOADER_PHI_KEY";
 pub const KEY_FILE_ENV: &str = "VCF_PG_LOADER_PHI_KEY_FILE";
 pub const KEY_COMMAND_ENV: &str = "VCF_PG_LOADER_PHI_KEY_COMMAND";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-pub const NO_KEY_HINT: &str = "vcf-pg-loader security generate-key --output ~/.vcf-pg-loader/phi.key, then export VCF_PG_LOADER_PHI_KEY_FILE=~/.vcf-pg-loader/phi.key (or VCF_PG_LOADER_PHI_KEY_COMMAND for a KMS)";
+pub const NO_KEY_HINT: &str = "mkdir -m 700 -p ~/.vcf-pg-loader && vcf-pg-loader security generate-key --output ~/.vcf-pg-loader/phi.key, then export VCF_PG_LOADER_PHI_KEY_FILE=~/.vcf-pg-loader/phi.key (or VCF_PG_LOADER_PHI_KEY_COMMAND for a KMS)";
 
 /// Where the keyring came from, for check-encryption (never the key).
 #[derive(Debug, Clone)]

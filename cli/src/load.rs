@@ -48,6 +48,8 @@ pub struct Loaded {
     pub warnings: String,
     pub seconds: f64,
     pub file_sha256: String,
+    /// The path as stored (sample names replaced by pseudonyms).
+    pub source_file: String,
 }
 
 impl Loaded {
@@ -303,6 +305,13 @@ pub fn run(client: &mut Client, keys: &Keys, given: &str, o: &Options) -> Result
             warnings: "{}".into(),
             seconds: started.elapsed().as_secs_f64(),
             file_sha256: sha,
+            // The earlier load's pseudonyms are not read here: names in the path become <sample>.
+            source_file: Redactor::new(
+                &header.samples,
+                &vec!["<sample>".to_string(); header.samples.len()],
+            )
+            .free_text(given)
+            .into_owned(),
         });
     }
     if c.rows_replaced > 0 {
@@ -374,5 +383,6 @@ pub fn run(client: &mut Client, keys: &Keys, given: &str, o: &Options) -> Result
         warnings,
         seconds: started.elapsed().as_secs_f64(),
         file_sha256: sha,
+        source_file,
     })
 }

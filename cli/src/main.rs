@@ -111,7 +111,17 @@ enum PhiCommand {
     Lookup { name: String },
 }
 
+/// Exit statuses besides 0 (done) and 1 (error); 2 is a usage error (clap's).
+const EXIT_NOT_FOUND: i32 = 3;
+const EXIT_CHECK: i32 = 4;
+const EXIT_ROTATION_INCOMPLETE: i32 = 5;
+
 fn main() {
+    // A closed pipe (`check-encryption | head`) ends the process quietly, as for other tools.
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => std::process::exit(code),
@@ -135,9 +145,11 @@ fn run(cli: Cli) -> Result<i32> {
                     "{}: the vcf_pg_loader extension {v} is installed here; its schema is in place and nothing was changed",
                     t.label
                 ),
-                initdb::Outcome::AlreadyInstalled => {
-                    println!("{}: the vcf_pg_loader schema is already installed; nothing was changed", t.label)
-                }
+                initdb::Outcome::AlreadyInstalled => println!(
+                    "{}: the vcf_pg_loader schema is already installed; its client API is now that of {}",
+                    t.label,
+                    env!("CARGO_PKG_VERSION")
+                ),
                 initdb::Outcome::Installed => {
                     println!("{}: installed the vcf_pg_loader schema {}", t.label, env!("CARGO_PKG_VERSION"));
                     println!("{}", initdb::GRANTS);
@@ -172,12 +184,14 @@ fn run(cli: Cli) -> Result<i32> {
             } else {
                 "loaded"
             };
+            // The path as stored: sample names in it replaced by pseudonyms.
+            let shown = &r.source_file;
             println!(
-                "{file}: {verb}: load_batch_id {} — {} records, {} variants, {} genotypes, {} samples in {:.1} s",
+                "{shown}: {verb}: load_batch_id {} — {} records, {} variants, {} genotypes, {} samples in {:.1} s",
                 r.load_batch_id, r.records, r.variants, r.genotypes, r.samples, r.seconds
             );
             if let Some(path) = report {
-                let text = serde_json::to_string_pretty(&r.to_json(&file)).unwrap_or_default();
+                let text = serde_json::to_string_pretty(&r.to_json(shown)).unwrap_or_default();
                 std::fs::write(&path, text + "\n").map_err(|e| {
                     CliError::new(format!("could not write report \"{path}\": {e}"))
                 })?;
@@ -195,7 +209,7 @@ fn run(cli: Cli) -> Result<i32> {
             let (mut c, t) = connect(&cli.db)?;
             let label = format!("{} (TLS mode {})", t.label, t.tls.as_str());
             let ok = security::check_encryption(&mut c, keys.as_ref(), &label)?;
-            Ok(if ok { 0 } else { 2 })
+            Ok(if ok { 0 } else { EXIT_CHECK })
         }
         Command::Security(SecurityCommand::RotateKey {
             new_key,
@@ -219,7 +233,16 @@ fn run(cli: Cli) -> Result<i32> {
             }
             if !r.unopened.is_empty() {
                 eprintln!("rotate-key: {} row(s) could not be opened with the current keyring: add the key they name (after the active key) and run rotate-key again", r.unopened.len());
-                return Ok(2);
+            }
+            // No last locking pass from a client: rows locked by others, or sealed meanwhile by
+            // a load with an old keyring, are counted and left for a rerun.
+            let left = security::left_under_other_keys(&mut c, &active.to_string())?
+                - r.unopened.len() as i64;
+            if left > 0 {
+                eprintln!("rotate-key: {left} row(s) still under other keys (locked by another transaction, or written by a load whose keyring has an old active key): run rotate-key again");
+            }
+            if !r.unopened.is_empty() || left > 0 {
+                return Ok(EXIT_ROTATION_INCOMPLETE);
             }
             println!("next: make {active} the first (active) key of every keyring, then retire old keys once check-encryption shows no rows under them");
             Ok(0)
@@ -246,7 +269,7 @@ fn run(cli: Cli) -> Result<i32> {
             for id in &ids {
                 println!("{id}");
             }
-            Ok(if ids.is_empty() { 3 } else { 0 })
+            Ok(if ids.is_empty() { EXIT_NOT_FOUND } else { 0 })
         }
     }
 }

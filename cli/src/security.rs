@@ -135,6 +135,16 @@ pub fn check_encryption(c: &mut Client, keys: Option<&Keys>, label: &str) -> Res
     Ok(ok)
 }
 
+/// Mapping rows sealed under a key other than `active` (phi_vault.pseudonyms).
+pub fn left_under_other_keys(c: &mut Client, active: &str) -> Result<i64> {
+    Ok(c.query_one(
+        "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id IS NOT NULL AND key_id <> $1",
+        &[&active],
+    )
+    .map_err(|e| CliError::db("counting rows left to rotate", e))?
+    .get(0))
+}
+
 /// The new active key, from `--new-key` or `--new-key-file`.
 pub fn new_key(key: Option<&str>, file: Option<&str>) -> Result<Keyring> {
     match (key, file) {

@@ -85,7 +85,7 @@ check "init-db over verify-full as a non-superuser master user" "0" "$(vcf "$URL
 check "init-db documents the grants a loading role needs" "1" "$(grep -c 'vcf_loader   loads with' "$OUT/initdb.out")"
 # The master user may see counts (check-encryption) as phi_viewer.
 rq rds_master rds "GRANT phi_viewer TO rds_master" >/dev/null
-check "init-db again: already installed, nothing changed" "1" "$(vcf "$URL" init-db 2>&1 | grep -c 'already installed')"
+check "init-db again (a non-superuser master): already installed, client API brought to this version" "1" "$(vcf "$URL" init-db 2>&1 | grep -c 'already installed')"
 check "verify-full against a CA the certificate does not chain to: refused" "1" \
     "$(VCF_PG_LOADER_TLS_CA_CERT="$TLS/other.crt" vcf "$URL?sslmode=verify-full" security check-encryption >/dev/null 2>"$OUT/tls1.err"; echo $?)"
 check "verify-full names the certificate problem" "1" "$(grep -ciE 'certificate|UnknownIssuer' "$OUT/tls1.err" | sed 's/^[1-9][0-9]*$/1/')"
@@ -291,7 +291,7 @@ check "after rotation every row is under the new key" "$(sq -d rds -c "SELECT co
 check "rotation is audited per batch" "$(( ($(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms") + 6) / 7 ))" \
     "$(sq -d rds -c "SELECT count(*) FROM phi_vault.audit_log WHERE operation = 'rotate_key_online_batch'")"
 check "rotate-key again: nothing left to do (resumable by key id)" "1" "$(cli_as officer rds security rotate-key --new-key-file "$K/new.key" 2>&1 | grep -c ': 0 mapping rows re-encrypted')"
-check "check-encryption with the old keyring: exit 2, rows under a key it lacks" "2" "$(cli_as viewer rds security check-encryption >/dev/null 2>&1; echo $?)"
+check "check-encryption with the old keyring: exit 4, rows under a key it lacks" "4" "$(cli_as viewer rds security check-encryption >/dev/null 2>&1; echo $?)"
 (umask 077; cat "$K/new.key" "$K/client.key" > "$K/both.key")
 check "with the new key first, reveal works" "$NAME" "$(VCF_PG_LOADER_PHI_KEY_FILE="$K/both.key" cli_as officer rds phi reveal "$ANON" --reason rotation-check 2>/dev/null)"
 check "with the new key first, lookup finds the rotated blind index" "$ANON" "$(VCF_PG_LOADER_PHI_KEY_FILE="$K/both.key" cli_as officer rds phi lookup "$NAME" 2>/dev/null)"
@@ -409,7 +409,7 @@ rq loader2 rds "BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load(repe
 SELECT phi_vault.client_add_pseudonyms(:'b', 'junk', ARRAY[gen_random_uuid()], ARRAY['\x50480101deadbeef'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode(repeat('11', 16), 'hex')]);
 SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); COMMIT;" >/dev/null
 "$CLI" security generate-key --output "$K/third.key" 2>/dev/null
-check "junk envelopes: rotate-key reports them (exit 2) and rotates the rest" "2 0" \
+check "junk envelopes: rotate-key reports them (exit 5) and rotates the rest" "5 0" \
     "$(cli_as officer rds security rotate-key --new-key-file "$K/third.key" --batch-size 3 >/dev/null 2>"$OUT/rotate-junk.err"; echo "$? $(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id <> '$(VCF_PG_LOADER_PHI_KEY_FILE="$K/third.key" cli_as viewer rds security check-encryption 2>/dev/null | sed -n 's/^Key IDs: *\([0-9a-f]*\).*/\1/p')' AND key_id <> 'deadbeef'")")"
 check "junk envelopes: named by pseudonym in the report" "1" "$(grep -c 'left as it is' "$OUT/rotate-junk.err")"
 (umask 077; cat "$K/third.key" "$K/both.key" > "$K/all.key")

@@ -157,10 +157,17 @@ pub fn finish(id: Uuid, f: &Finished) {
 /// Remove a batch's rows; returns variant + genotype rows removed (`vcf.unload_batch`, shared
 /// with the client API in sql/client_api.sql).
 pub fn unload(id: Uuid) -> i64 {
+    // An error is raised by SPI; a missing count would mean the function is broken: say so.
     spi::one::<i64>(
         "removing the load",
         "SELECT vcf.unload_batch($1)",
         &[id.into()],
     )
-    .unwrap_or(0)
+    .unwrap_or_else(|| {
+        super::super::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("vcf.unload_batch({id}) returned no row count"),
+            None,
+        )
+    })
 }
