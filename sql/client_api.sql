@@ -39,6 +39,7 @@ BEGIN
     RETURNING audit_id INTO id;
     RETURN id;
 END $$;
+COMMENT ON FUNCTION phi_vault.audit_log_chain() IS 'Trigger: stamps a new audit row (id, time, users, address) and writes a LOG line; the row joins the chain as its transaction commits (sealed by the library), or at the next phi_vault.seal_audit().';
 COMMENT ON FUNCTION phi_vault.append_audit(text, jsonb) IS 'Append one pending audit row (stamped by the chain trigger, naming the login role); phi_vault.seal_audit() links it into the chain once its transaction has committed. Owner only.';
 
 -- Link every committed pending row into the chain, in audit_id order, and log each row's anchor.
@@ -147,6 +148,15 @@ CREATE TABLE IF NOT EXISTS vcf.load_blocks (
     finished      boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS load_blocks_batch_idx ON vcf.load_blocks (load_batch_id);
+-- In the extension its rows are dumped like the other tables' (docs/operations.md); only an
+-- extension script may mark them, and only there is the table an extension member.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND objid = 'vcf.load_blocks'::pg_catalog.regclass AND deptype = 'e') THEN
+        PERFORM pg_catalog.pg_extension_config_dump('vcf.load_blocks', '');
+    END IF;
+END $$;
 COMMENT ON TABLE vcf.load_blocks IS 'Blocks of 2^20 variant ids reserved by each load (variant_id >> 20 = block), the transaction that reserved them, and whether the load is finished';
 
 -- A new block of variant ids for a load (the library and the client API call it). Owner only.

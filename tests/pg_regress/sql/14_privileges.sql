@@ -30,7 +30,7 @@ SELECT p.oid::regprocedure AS function, p.proconfig
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vcf_pg_loader')
    AND p.prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))
-   AND p.proconfig IS DISTINCT FROM '{"search_path=pg_catalog, pg_temp"}'
+   AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
  ORDER BY 1;
 
 -- A loader reads files under vcf_pg_loader.load_directories only: the real path decides,
