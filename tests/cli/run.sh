@@ -67,6 +67,8 @@ cli_as() { # cli_as ROLE DB ARGS…: the CLI over verify-full as ROLE
     VCF_PG_LOADER_DB_PASSWORD="$(pw "$role")" "$CLI" --db "postgresql://$role@localhost:$PORT/$db?sslmode=verify-full" "$@"
 }
 pw() { case $1 in rds_master) echo masterpw ;; officer) echo officerpw ;; viewer) echo viewerpw ;; *) echo loaderpw ;; esac; }
+# rqs ROLE DB < SQL: a psql script (meta-commands like \gset allowed) as ROLE over TLS
+rqs() { PGPASSWORD="$(pw "$1")" psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$PORT user=$1 dbname=$2 sslmode=verify-full sslrootcert=$TLS/ca.crt" 2>&1; }
 # rq ROLE DB SQL: psql as ROLE over TLS
 rq() { PGPASSWORD="$(pw "$1")" psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$PORT user=$1 dbname=$2 sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "$3" 2>&1; }
 
@@ -408,9 +410,15 @@ check "attack: client_min_messages = log shows no audit line of another's load" 
     "$(rq loader2 rds "SET client_min_messages = log; SELECT already_loaded FROM vcf.client_claim_load('$(sha256sum "$M" | cut -c1-64)', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}')" | grep -c 'vcf_pg_loader audit')"
 # Junk "envelopes" (right magic, no real ciphertext) planted by a loader with no key: rotation
 # reports them and rotates every other row; nothing is left half-done.
-rq loader2 rds "BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load(repeat('d', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}') \gset
+JUNK=$(rqs loader2 rds <<'SQL'
+BEGIN;
+SELECT load_batch_id AS b FROM vcf.client_claim_load(repeat('d', 64), 1, '{"force": false, "normalize": true, "genotypes": "all"}') \gset
 SELECT phi_vault.client_add_pseudonyms(:'b', 'junk', ARRAY[gen_random_uuid()], ARRAY['\x50480101deadbeef'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode(repeat('11', 16), 'hex')]);
-SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); COMMIT;" >/dev/null
+SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}');
+COMMIT;
+SQL
+)
+check "junk envelopes (right magic, no key needed) are accepted from a loader: the shape is all a server without keys can check" "1" "$(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id = 'deadbeef'")"
 "$CLI" security generate-key --output "$K/third.key" 2>/dev/null
 check "junk envelopes: rotate-key reports them (exit 5) and rotates the rest" "5 0" \
     "$(cli_as officer rds security rotate-key --new-key-file "$K/third.key" --batch-size 300 >/dev/null 2>"$OUT/rotate-junk.err"; echo "$? $(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE key_id <> '$(VCF_PG_LOADER_PHI_KEY_FILE="$K/third.key" cli_as viewer rds security check-encryption 2>/dev/null | sed -n 's/^Key IDs: *\([0-9a-f]*\).*/\1/p')' AND key_id <> 'deadbeef'")")"
@@ -428,17 +436,25 @@ check "rotation batches name their rows by digest" "0" "$(sq -d rds -c "SELECT c
 P="$FX/data/gvcf_sample.vcf.gz"
 PSHA=$(sha256sum "$P" | cut -c1-64)
 PNAME=$(bcftools query -l "$P" | head -1)
-PBI=$(VCF_PG_LOADER_DB_PASSWORD=superpw psql -X -q -At "host=localhost port=$PORT user=postgres dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET vcf_pg_loader.phi_key_file = '$K/server.key'" -c "SELECT encode(phi_blind_index('$PNAME'), 'hex')" 2>/dev/null | tail -1)
+PBI=$(PGPASSWORD=superpw psql -X -q -At "host=localhost port=$PORT user=postgres dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET vcf_pg_loader.phi_key_file = '$K/server.key'" -c "SELECT encode(phi_blind_index('$PNAME'), 'hex')" 2>/dev/null | tail -1)
 sq -d rds -c "SELECT vcf.unload_batch(load_batch_id) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'" >/dev/null 2>&1 || true
 before_plant=$(sq -d rds -c "SELECT count(*) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'")
+check "planted-pseudonym attack set up (content free, blind index computed)" "0 32" "$before_plant ${#PBI}"
 if [ "$before_plant" = 0 ] && [ -n "$PBI" ]; then
-    PLANT=$(rq loader2 rds "BEGIN; SELECT load_batch_id AS b FROM vcf.client_claim_load('$PSHA', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}') \gset
+    PLANT=$(rqs loader2 rds <<SQL | tail -1
+BEGIN;
+SELECT load_batch_id AS b FROM vcf.client_claim_load('$PSHA', 1, '{"force": false, "normalize": true, "genotypes": "all"}') \gset
 SELECT gen_random_uuid() AS u \gset
 SELECT phi_vault.client_add_pseudonyms(:'b', 'planted', ARRAY[:'u']::uuid[], ARRAY['\x50480101aabbccdd'::bytea || decode(repeat('00', 28), 'hex')], ARRAY[decode('$PBI', 'hex')]);
-SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}'); COMMIT; SELECT :'u';" | tail -1)
+SELECT vcf.client_finish_load(:'b', 0, 0, 0, '{}');
+COMMIT;
+SELECT :'u';
+SQL
+)
+    check "attack: the planted mapping was stored (the attack ran)" "1" "$(sq -d rds -c "SELECT count(*) FROM phi_vault.pseudonyms WHERE anonymous_id::text = '$PLANT'")"
     VCF_PG_LOADER_DB_PASSWORD=superpw "$CLI" --db "postgresql://postgres@localhost:$PORT/rds?sslmode=verify-full" load "$P" --force >/dev/null 2>&1
     check "attack: planted pseudonym not taken by a later load of the content" "0" \
-        "$(sq -d rds -c "SELECT count(*) FROM vcf.samples WHERE anonymous_id = '$PLANT'")"
+        "$(sq -d rds -c "SELECT count(*) FROM vcf.samples WHERE anonymous_id::text = '$PLANT'")"
     check "… whose sample reveals its real name" "$PNAME" \
         "$(cli_as officer rds phi reveal "$(sq -d rds -c "SELECT s.anonymous_id FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.file_sha256 = '$PSHA' AND sample_index = 0")" --reason planted 2>/dev/null)"
 fi
