@@ -431,12 +431,12 @@ check "attack: client_rotate to the key a row already has (substitution)" "refus
     "$(refused "$(rq officer rds "SELECT phi_vault.client_rotate(ARRAY['$ANON']::uuid[], ARRAY[(SELECT key_id FROM phi_vault.pseudonyms WHERE anonymous_id = '$ANON')], ARRAY[(SELECT original_id_encrypted FROM phi_vault.sample_id_mapping WHERE anonymous_id = '$ANON')], ARRAY[decode(repeat('11', 16), 'hex')])")")"
 check "rotation batches name their rows by digest" "0" "$(sq -d rds -c "SELECT count(*) FROM phi_vault.audit_log WHERE operation = 'rotate_key_online_batch' AND NOT detail ? 'rows_digest'")"
 # Planted pseudonyms: loader2 claims a file's content first and plants a mapping under the
-# blind index of its real first sample name; a later forced load by another login (here a
-# superuser) does not take it.
+# blind index of its real first sample name (computed by the extension from the name in hex, so
+# the name is in no SQL text); a later forced load by another login (a superuser) does not take it.
 P="$FX/data/gvcf_sample.vcf.gz"
 PSHA=$(sha256sum "$P" | cut -c1-64)
 PNAME=$(bcftools query -l "$P" | head -1)
-PBI=$(PGPASSWORD=superpw psql -X -q -At "host=localhost port=$PORT user=postgres dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET vcf_pg_loader.phi_key_file = '$K/server.key'" -c "SELECT encode(phi_blind_index('$PNAME'), 'hex')" 2>/dev/null | tail -1)
+PBI=$(PGPASSWORD=superpw psql -X -q -At "host=localhost port=$PORT user=postgres dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET vcf_pg_loader.phi_key_file = '$K/server.key'" -c "SELECT encode(phi_blind_index(convert_from(decode('$(printf %s "$PNAME" | xxd -p | tr -d '\n')', 'hex'), 'UTF8')), 'hex')" 2>/dev/null | tail -1)
 sq -d rds -c "SELECT vcf.unload_batch(load_batch_id) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'" >/dev/null 2>&1 || true
 before_plant=$(sq -d rds -c "SELECT count(*) FROM vcf.load_batches WHERE file_sha256 = '$PSHA'")
 check "planted-pseudonym attack set up (content free, blind index computed)" "0 32" "$before_plant ${#PBI}"
