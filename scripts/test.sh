@@ -67,8 +67,8 @@ count_checks() { # sums the "ok …" / "FAIL …" lines of a shell suite's log (
 run fmt cargo fmt --all -- --check
 clippy() {
     cargo clippy --workspace --features "pg15 pg_test" --no-deps -- -D warnings &&
-        # the pure core's tests and examples too
-        cargo clippy -p vcf_pg_loader_core --all-targets --no-deps -- -D warnings
+        # the pure core's and the CLI's tests and examples too
+        cargo clippy -p vcf_pg_loader_core -p vcf-pg-loader --all-targets --no-deps -- -D warnings
 }
 run clippy clippy
 
