@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn the_portable_sql_needs_nothing_of_the_extension() {
         for (name, sql) in [("schema.sql", SCHEMA), ("client_api.sql", CLIENT_API)] {
-            assert!(!sql.contains("@extschema@"), "{name} names the extension schema");
+            assert!(
+                !sql.contains("@extschema@"),
+                "{name} names the extension schema"
+            );
             // Dump marks only where the object is an extension member (an extension script).
             for (at, _) in sql.match_indices("pg_extension_config_dump(") {
                 let before = &sql[at.saturating_sub(400)..at];

@@ -42,7 +42,8 @@ fn require_read_committed(function: &str) {
 fn count_stale(active: &str) -> i64 {
     spi::one::<i64>(
         "counting rows to rotate",
-        "SELECT pg_catalog.count(*) FROM phi_vault.sample_id_mapping WHERE key_id IS DISTINCT FROM $1",
+        "SELECT pg_catalog.count(*) FROM phi_vault.sample_id_mapping
+          WHERE key_id OPERATOR(pg_catalog.<) $1 OR key_id OPERATOR(pg_catalog.>) $1 OR key_id IS NULL",
         &[active.into()],
     )
     .unwrap_or(0)
@@ -56,18 +57,26 @@ fn lock_out_loads() {
     );
 }
 
-/// Re-seal up to `limit` stale rows (skipping rows others hold locked, or waiting for them).
-/// Runs as the owner.
-fn reseal_rows(keys: &LoadedKeys, limit: i32, skip_locked: bool) -> i64 {
+/// Re-seal up to `limit` stale rows; returns (rows read, rows written). Runs as the owner.
+///
+/// One heap write per row: rows are read without a lock through the `key_id` index (stale
+/// rows only, so rotated rows are never read again) and written by one `UPDATE … FROM` that
+/// applies each new envelope only if the row is still under the key it was read under — a
+/// concurrent rotator or writer wins, never a lost update. A row another session holds is
+/// waited for by that UPDATE.
+fn reseal_rows(keys: &LoadedKeys, limit: i32) -> (i64, i64) {
     let active = keys.keyring.active_key_id().to_string();
-    let sql = format!(
-        "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id FROM phi_vault.sample_id_mapping
-         WHERE key_id IS DISTINCT FROM $1 ORDER BY mapping_id LIMIT $2 FOR UPDATE{}",
-        if skip_locked { " SKIP LOCKED" } else { "" }
+    // The stale rows through the key_id index (a plan that cannot depend on statistics: a
+    // sequential scan would read every rotated row again on every batch).
+    spi::run(
+        "planning the rotation read",
+        "SELECT pg_catalog.set_config('enable_seqscan', 'off', true)",
+        &[],
     );
     let rows = spi::rows(
         "reading rows to rotate",
-        &sql,
+        "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id, key_id FROM phi_vault.sample_id_mapping
+          WHERE key_id OPERATOR(pg_catalog.<) $1 OR key_id OPERATOR(pg_catalog.>) $1 OR key_id IS NULL LIMIT $2",
         &[active.clone().into(), limit.into()],
         |r| {
             (
@@ -75,20 +84,22 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32, skip_locked: bool) -> i64 {
                 r.req::<Uuid>(2),
                 r.get::<Vec<u8>>(3),
                 r.get::<String>(4),
+                r.get::<String>(5),
             )
         },
     );
-    if rows.is_empty() {
-        return 0;
-    }
     let n = rows.len();
-    let (mut ids, mut encs, mut ivs, mut hmacs) = (
+    if n == 0 {
+        return (0, 0);
+    }
+    let (mut ids, mut encs, mut ivs, mut hmacs, mut olds) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for (mapping_id, anon, enc, plain) in rows {
+    for (mapping_id, anon, enc, plain, old) in rows {
         let name = vault::reveal(Some(keys), &anon, enc.as_deref(), plain);
         let sealed = keys
             .keyring
@@ -98,6 +109,7 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32, skip_locked: bool) -> i64 {
         hmacs.push(sealed.blind_index().to_vec());
         encs.push(sealed.into_envelope());
         ids.push(mapping_id);
+        olds.push(old);
     }
     // The mapping table's guard lets crypto columns change only while this is on; it is
     // discarded with the owner context's settings.
@@ -106,19 +118,22 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32, skip_locked: bool) -> i64 {
         "SELECT pg_catalog.set_config('vcf_pg_loader.internal_rotation', 'on', true)",
         &[],
     );
-    spi::run(
+    let written = spi::one::<i64>(
         "writing rotated rows",
-        "UPDATE phi_vault.sample_id_mapping m SET original_id_encrypted = u.e, encryption_iv = u.i, original_id_hmac = u.h, key_id = $5
-         FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.bytea[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[]) AS u(id, e, i, h)
-         WHERE m.mapping_id = u.id",
-        &[ids.into(), encs.into(), ivs.into(), hmacs.into(), active.into()],
-    );
+        "WITH w AS (UPDATE phi_vault.sample_id_mapping m
+                       SET original_id_encrypted = u.e, encryption_iv = u.i, original_id_hmac = u.h, key_id = $6
+                      FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.bytea[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[], $5::pg_catalog.text[]) AS u(id, e, i, h, k)
+                     WHERE m.mapping_id OPERATOR(pg_catalog.=) u.id AND m.key_id IS NOT DISTINCT FROM u.k RETURNING 1)
+         SELECT pg_catalog.count(*) FROM w",
+        &[ids.into(), encs.into(), ivs.into(), hmacs.into(), olds.into(), active.into()],
+    )
+    .unwrap_or(0);
     spi::run(
         "ending the rotation mark",
         "SELECT pg_catalog.set_config('vcf_pg_loader.internal_rotation', 'off', true)",
         &[],
     );
-    n as i64
+    (n as i64, written)
 }
 
 /// The last pass: loads locked out, locked rows waited for, everything left re-sealed.
@@ -128,9 +143,9 @@ fn reseal_rest(keys: &LoadedKeys, batch_size: i32) -> i64 {
     let mut total = 0;
     loop {
         check_for_interrupts!();
-        let n = reseal_rows(keys, batch_size, false);
-        total += n;
-        if n < batch_size as i64 {
+        let (read, written) = reseal_rows(keys, batch_size);
+        total += written;
+        if read < batch_size as i64 {
             return total;
         }
     }
@@ -174,7 +189,7 @@ fn phi_rotate_key(batch_size: default!(i32, 1000), dry_run: default!(bool, false
 }
 
 /// One transaction of `phi_rotate_key_online` (the procedure commits between calls):
-/// a batch of unlocked rows while more than a batch remains, else the last pass. Returns
+/// a batch while a full batch of stale rows is found, else the last pass. Returns
 /// rows re-sealed; 0 means none are left (the procedure stops there).
 #[pg_extern(volatile)]
 fn phi_rotate_key_batch(batch_size: default!(i32, 1000)) -> i64 {
@@ -185,13 +200,13 @@ fn phi_rotate_key_batch(batch_size: default!(i32, 1000)) -> i64 {
     let keys = keys::require();
     let active = keys.keyring.active_key_id().to_string();
     let n = as_owner(|| {
-        if count_stale(&active) > batch_size as i64 {
-            let n = reseal_rows(&keys, batch_size, true);
-            if n > 0 {
-                return n;
-            }
+        // A full batch: more may remain, commit this one first. Else the last pass rotates
+        // the rest with loads locked out (0 from it: nothing was left).
+        let (read, written) = reseal_rows(&keys, batch_size);
+        if read == batch_size as i64 && written > 0 {
+            return written;
         }
-        reseal_rest(&keys, batch_size)
+        written + reseal_rest(&keys, batch_size)
     });
     if n > 0 {
         audit(
