@@ -77,7 +77,7 @@ BEGIN
     END IF;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION phi_vault.seal_audit() IS 'Link committed pending audit rows into the hash chain (never waits; 0 when another transaction holds the head). The CLI calls it after each commit; anyone in vcf_loader, phi_admin or phi_viewer may.';
+COMMENT ON FUNCTION phi_vault.seal_audit() IS 'Link committed pending audit rows into the hash chain (never waits; 0 when another transaction holds the head). The CLI calls it after each commit; vcf_loader and phi_admin members may.';
 
 -- Recomputes the chain in chain order and checks its head and, if given, an anchor.
 CREATE OR REPLACE FUNCTION phi_vault.verify_audit_chain(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
@@ -316,6 +316,7 @@ BEGIN
         END IF;
         IF NOT (old.loaded_by = session_user AND coalesce(old.loaded_by_session, session_user) = session_user)
            AND NOT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false) THEN
+            RAISE LOG 'vcf_pg_loader audit: replace by %: refused: load batch % is not theirs', session_user, old.load_batch_id;
             RAISE EXCEPTION 'permission denied to replace load batch %', old.load_batch_id
                 USING ERRCODE = '42501', HINT = 'Only its loader (or a superuser) may replace or unload a load.';
         END IF;
@@ -339,7 +340,8 @@ END $$;
 COMMENT ON FUNCTION vcf.client_reserve_block(uuid) IS 'Client load: a block of 2^20 variant ids for the claimed load (variant_id = block * 2^20 + i). vcf_loader.';
 
 -- Record what the header says (redacted by the client, as vcf_load redacts) and the samples:
--- each one a pseudonym of this content, found or added in this load's transaction.
+-- each one a pseudonym of this content made by this login (so no one can attach rows to
+-- another's samples).
 CREATE OR REPLACE FUNCTION vcf.client_describe_load(p_load_batch_id uuid, p_source_file text, p_file_format text,
                                                     p_compression text, p_reference text, p_header text,
                                                     p_samples uuid[]) RETURNS void
@@ -352,8 +354,9 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(p_samples) AS u(a)
                 WHERE a IS NULL OR NOT EXISTS (SELECT 1 FROM phi_vault.sample_id_mapping m
-                                                WHERE m.anonymous_id = u.a AND m.file_sha256 = b.file_sha256)) THEN
-        RAISE EXCEPTION 'every sample must be a pseudonym of this content' USING ERRCODE = '22023';
+                                                WHERE m.anonymous_id = u.a AND m.file_sha256 = b.file_sha256
+                                                  AND m.created_by = session_user)) THEN
+        RAISE EXCEPTION 'every sample must be a pseudonym of this content made by this login' USING ERRCODE = '22023';
     END IF;
     UPDATE vcf.load_batches
        SET source_file = coalesce(p_source_file, ''), file_format = p_file_format, compression = p_compression,
@@ -592,7 +595,8 @@ GRANT EXECUTE ON FUNCTION vcf.client_claim_load(text, bigint, jsonb, boolean), v
 GRANT EXECUTE ON FUNCTION phi_vault.client_reveal(uuid, text), phi_vault.client_lookup(bytea[]),
                           phi_vault.client_rotation_rows(text, integer, bigint),
                           phi_vault.client_rotate(uuid[], text[], bytea[], bytea[]) TO phi_admin;
-GRANT EXECUTE ON FUNCTION phi_vault.seal_audit() TO vcf_loader, phi_admin, phi_viewer;
+-- Sealing is for the roles whose operations write audit rows (phi_viewer writes none).
+GRANT EXECUTE ON FUNCTION phi_vault.seal_audit() TO vcf_loader, phi_admin;
 REVOKE ALL ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO phi_admin;
 GRANT SELECT ON vcf.load_blocks TO phi_admin, phi_viewer;

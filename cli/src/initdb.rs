@@ -23,7 +23,7 @@ Roles (NOLOGIN groups; grant them to login roles):
                vcf.variants and vcf.genotypes (the binary COPY; a trigger admits only rows of the caller's own load)
   phi_admin    reveals, looks up and rotates: EXECUTE on phi_vault.client_reveal/lookup/rotation_rows/rotate,
                seal_audit(), verify_audit_chain(); SELECT on the vault without the blind index
-  phi_viewer   pseudonyms and counts (check-encryption), never identifiers; seal_audit()
+  phi_viewer   pseudonyms and counts (check-encryption), never identifiers
   vcf_pg_loader_owner  owns every table and the client functions; NOLOGIN, never superuser; grant it to no one
 No role gets INSERT, UPDATE or DELETE on a phi_vault table: pseudonyms and audit rows are written by the
 owner's SECURITY DEFINER functions, which stamp the time and the login role themselves.

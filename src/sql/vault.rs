@@ -14,6 +14,18 @@ use std::collections::HashMap;
 use vcf_pg_loader_core::crypto::rng;
 use zeroize::Zeroizing;
 
+/// A line for the server log only (LOG_SERVER_ONLY): audit anchors and refusals carry other
+/// sessions' operations and details, which a client with `client_min_messages = log` must not get.
+macro_rules! server_log {
+    ($($arg:tt)*) => {
+        pgrx::ereport!(
+            pgrx::PgLogLevel::LOG_SERVER_ONLY,
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            format!($($arg)*)
+        )
+    };
+}
+
 /// `require_ssl`: refuse revealing identifiers to a TCP client without TLS.
 pub fn check_transport(caller: &Caller, function: &str) {
     if !REQUIRE_SSL.get() || transport_is_protected() {
@@ -103,8 +115,8 @@ thread_local! {
 /// Link this transaction's audit rows into the chain, just before commit, as the owner —
 /// with every committed row still pending (the client API's rows, or rows a commit before us
 /// left). The head is taken with SKIP LOCKED, retried for up to [`HEAD_WAIT`]: a transaction
-/// that holds it open (any role can open one around `phi_vault.seal_audit()`) delays sealing,
-/// never a commit; rows left pending are linked by the next seal. Under the lock only the
+/// that holds it open (`vcf_loader` and `phi_admin` members can, around `phi_vault.seal_audit()`)
+/// delays sealing and costs a commit at most that wait; rows left pending are linked by the next seal. Under the lock only the
 /// SHA-256 chain (microseconds a row) and one UPDATE run.
 fn seal_pending() {
     let ids = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
@@ -124,7 +136,7 @@ fn seal_pending() {
     let _snapshot = Snapshot;
     let anchors = as_owner(|| {
         let Some((seq, max_id, last)) = lock_head() else {
-            pgrx::log!(
+            server_log!(
                 "vcf_pg_loader audit: {} row(s) left pending: another transaction holds the chain head; the next seal links them (SELECT phi_vault.seal_audit())",
                 ids.len()
             );
@@ -181,8 +193,9 @@ fn seal_pending() {
     ANCHORS.with(|a| *a.borrow_mut() = anchors);
 }
 
-/// How long a commit tries for the chain head before leaving its rows pending.
-const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a commit tries for the chain head before leaving its rows pending (committing
+/// sealers hold it for microseconds; a holder that keeps it costs each commit this, once).
+const HEAD_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The chain head (position, highest id, hash), locked; None if another transaction held it
 /// for all of [`HEAD_WAIT`]. Committing sealers hold it for milliseconds.
@@ -214,7 +227,7 @@ fn log_anchors() {
     let xid = unsafe { pgrx::pg_sys::GetTopFullTransactionIdIfAny() }.value;
     for a in anchors {
         let hex: String = a.hash.iter().map(|b| format!("{b:02x}")).collect();
-        pgrx::log!(
+        server_log!(
             "vcf_pg_loader audit: audit_id={} hash={hex} xid={xid} chain_seq={} operation={} detail={}",
             a.audit_id,
             a.chain_seq,
@@ -226,7 +239,7 @@ fn log_anchors() {
 
 /// A trace that survives a rollback: the server log only (refused attempts).
 pub fn audit_log_only(caller: &Caller, operation: &str, what: &str) {
-    pgrx::log!(
+    server_log!(
         "vcf_pg_loader audit: {operation} by {}: {what}",
         caller.name
     );

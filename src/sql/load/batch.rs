@@ -146,7 +146,7 @@ pub fn finish(id: Uuid, f: &Finished) {
             f.warnings.clone().into(),
         ],
     );
-    // Finished: the commit-time check (vcf.load_batch_finished) lets the load commit.
+    // Finished: no more rows may join the load's blocks (vcf.client_rows_guard, claimed_here).
     spi::run(
         "marking the load finished",
         "UPDATE vcf.load_blocks SET finished = true WHERE load_batch_id = $1",
