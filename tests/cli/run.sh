@@ -46,6 +46,8 @@ ssl = on
 ssl_cert_file = '$TLS/server.crt'
 ssl_key_file = '$TLS/server.key'
 log_min_messages = log
+# loaders may vcf_load the shared files in database ext (the library reads this when loaded)
+vcf_pg_loader.load_directories = '$FX/data'
 EOF
 su postgres -c "$BIN/pg_ctl -D $D/data -l $D/server.log -w start >/dev/null" || { echo "FAIL server start"; cat "$D/server.log"; exit 1; }
 stop() { [ -n "${KEEP:-}" ] || su postgres -c "$BIN/pg_ctl -D $D/data -m immediate stop >/dev/null 2>&1"; }
@@ -410,6 +412,25 @@ sq -d rds -c "SELECT phi_vault.seal_audit()" >/dev/null
 check "attack: audited call in a rolled-back savepoint: the chain verifies" "t" "$(sq -d rds -c "SELECT ok FROM phi_vault.verify_audit_chain()")"
 check "attack: client_min_messages = log shows no audit line of another's load" "0" \
     "$(rq loader2 rds "SET client_min_messages = log; SELECT already_loaded FROM vcf.client_claim_load('$(sha256sum "$M" | cut -c1-64)', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}')" | grep -c 'vcf_pg_loader audit')"
+# Another login's pseudonyms as one's samples: loader1's load of the content is removed (a DBA
+# unload), loader2 claims that content and names loader1's pseudonyms as its samples.
+SV=$(sq -d rds -c "SELECT b.load_batch_id || '|' || b.file_sha256 || '|' || s.anonymous_id FROM vcf.load_batches b JOIN vcf.samples s USING (load_batch_id) WHERE b.source_file LIKE '%strelka_indels%' AND s.sample_index = 0")
+IFS='|' read -r SVB SVSHA SVP <<<"$SV"
+sq -d rds -c "SELECT vcf.unload_batch('$SVB')" >/dev/null
+check "attack: another login's pseudonyms of the same content as one's samples" "refused" \
+    "$(refused "$(rqs loader2 rds <<SQL
+BEGIN;
+SELECT load_batch_id AS b FROM vcf.client_claim_load('$SVSHA', 1, '{"force": false, "normalize": true, "genotypes": "all"}') \gset
+SELECT vcf.client_describe_load(:'b', 'x', NULL, NULL, NULL, NULL, ARRAY['$SVP']::uuid[]);
+COMMIT;
+SQL
+)")"
+# Audit anchors carry other sessions' details: the library seals others' pending rows at its
+# commit (here an admin's reveal, left pending); a loader at client_min_messages = log gets none.
+rq officer ext "SELECT count(*) FROM phi_vault.client_reveal((SELECT anonymous_id FROM vcf.samples LIMIT 1), 'REASON-ONLY-FOR-THE-LOG')" >/dev/null
+check "attack: a loader's client at client_min_messages = log receives no other session's audit detail" "1 0" \
+    "$(out=$(PGPASSWORD=loaderpw psql -X -q -At "host=localhost port=$PORT user=loader2 dbname=ext sslmode=verify-full sslrootcert=$TLS/ca.crt" -c "SET client_min_messages = log" -c "SELECT already_loaded FROM vcf_load('$M')" 2>&1); echo "$(grep -c '^t$' <<<"$out") $(grep -c 'REASON-ONLY-FOR-THE-LOG' <<<"$out")")"
+check "… and the reveal row was sealed by that commit, into the server log" "1" "$(grep -c 'vcf_pg_loader audit: audit_id=.*REASON-ONLY-FOR-THE-LOG' "$D/server.log" | sed 's/^[1-9][0-9]*$/1/')"
 # Junk "envelopes" (right magic, no real ciphertext) planted by a loader with no key: rotation
 # reports them and rotates every other row; nothing is left half-done.
 JUNK=$(rqs loader2 rds <<'SQL'
