@@ -371,12 +371,14 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION vcf.client_describe_load(uuid, text, text, text, text, text, uuid[]) IS 'Client load, step 3: the load''s (redacted) source, header and sample pseudonyms (each a pseudonym of this content). vcf_loader.';
 
--- Count the rows present (not the client's word), record them with the client's record count
+-- Count the rows present (not the client's word; through the indexes, the load's own id
+-- ranges: right after a load the statistics are stale), record them with the client's record count
 -- and warnings, mark the load finished (no more rows, no second finish), and audit it. (A
 -- claim committed without this shows as load_started in the audit log, with zero counts.)
 CREATE OR REPLACE FUNCTION vcf.client_finish_load(p_load_batch_id uuid, p_variants bigint, p_genotypes bigint,
                                                   p_records bigint, p_warnings jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
+SET enable_seqscan = off AS $$
 DECLARE
     b vcf.load_batches := vcf.claimed_here(p_load_batch_id);
     nv bigint;
