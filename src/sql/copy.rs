@@ -76,15 +76,33 @@ unsafe extern "C-unwind" fn read_source(
     })
 }
 
+/// While it lives, PostgreSQL's progress reporting is off for this backend, so the COPY
+/// machinery (which starts, overwrites with its own stream's bytes and tuples, and ends the
+/// `pg_stat_progress_copy` row on every call) leaves the load's own row alone: the load owns
+/// it (`load::progress`). Restored on every exit, an ERROR unwinding through here included.
+struct ProgressMuted(bool);
+
+impl ProgressMuted {
+    fn new() -> Self {
+        // SAFETY: a backend-local GUC variable, read and written on this backend's thread.
+        unsafe {
+            let was = pg_sys::pgstat_track_activities;
+            pg_sys::pgstat_track_activities = false;
+            ProgressMuted(was)
+        }
+    }
+}
+
+impl Drop for ProgressMuted {
+    fn drop(&mut self) {
+        // SAFETY: restores the value saved in `new`, on the same thread.
+        unsafe { pg_sys::pgstat_track_activities = self.0 };
+    }
+}
+
 /// COPY one binary stream into `relid` (columns in `columns` order); returns rows inserted.
-/// The caller has checked [`unavailable`]. `began` runs after `BeginCopyFrom`, which has
-/// just restarted this backend's `pg_stat_progress_copy` row.
-pub fn copy_into(
-    relid: pg_sys::Oid,
-    columns: &[&str],
-    stream: Vec<u8>,
-    began: impl FnOnce(),
-) -> u64 {
+/// The caller has checked [`unavailable`]. The backend's progress row is not touched.
+pub fn copy_into(relid: pg_sys::Oid, columns: &[&str], stream: Vec<u8>) -> u64 {
     /// Empties the source on every exit, an ERROR included, so a failed load does not keep
     /// a batch of rows in an idle backend.
     struct Source;
@@ -125,6 +143,7 @@ pub fn copy_into(
                 -1,
             );
             let options = pg_sys::lappend(std::ptr::null_mut(), format.cast());
+            let _muted = ProgressMuted::new();
             let cstate = pg_sys::BeginCopyFrom(
                 pstate,
                 rel,
@@ -135,7 +154,6 @@ pub fn copy_into(
                 attnames,
                 options,
             );
-            began();
             let n = pg_sys::CopyFrom(cstate);
             pg_sys::EndCopyFrom(cstate);
             pg_sys::free_parsestate(pstate);

@@ -484,6 +484,25 @@ SQL
         "$(cli_as officer rds phi reveal "$(sq -d rds -c "SELECT s.anonymous_id FROM vcf.samples s JOIN vcf.load_batches b USING (load_batch_id) WHERE b.file_sha256 = '$PSHA' AND sample_index = 0")" --reason planted 2>/dev/null)"
 fi
 
+# --- vcf_load's progress, as a DBA watching pg_stat_progress_copy from a second session sees it
+eq -c "SELECT load_batch_id FROM vcf_load('$BIG')" >/dev/null 2>"$OUT/progress_load.err" &
+lp=$!
+: > "$OUT/progress.samples"
+while kill -0 "$lp" 2>/dev/null; do
+    sq -d ext -c "SELECT p.bytes_processed || ' ' || p.bytes_total || ' ' || p.tuples_processed || ' ' || p.relid::regclass
+                    FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) WHERE a.query LIKE '%vcf_load%'" >> "$OUT/progress.samples" 2>/dev/null
+    sleep 0.2
+done
+wait "$lp"
+check "progress: sampled during the load (at least 5 samples)" "yes" "$([ "$(grep -c . "$OUT/progress.samples")" -ge 5 ] && echo yes || echo "no: $(grep -c . "$OUT/progress.samples")")"
+check "progress: bytes_processed never above bytes_total, never going back; tuples never going back; relid vcf.variants" "ok" \
+    "$(awk 'BEGIN { b = -1; t = -1; bad = "" }
+            { if ($1 > $2) bad = bad " over:" $1 "/" $2; if ($1 < b) bad = bad " back:" $1 "<" b; if ($3 < t) bad = bad " tuples:" $3 "<" t;
+              if ($4 != "vcf.variants") bad = bad " relid:" $4; b = $1; t = $3 }
+            END { print (bad == "" ? "ok" : bad) }' "$OUT/progress.samples")"
+check "progress: tuples_processed counts variant and genotype rows (above 2 M before the end)" "yes" \
+    "$(awk '$3 > 2000000 { y = 1 } END { print (y ? "yes" : "no") }' "$OUT/progress.samples")"
+
 # --- nothing secret in outputs or the server log ------------------------------------------
 leaks=0
 for k in "$KEY_B64" "$(cat "$K/new.key")"; do

@@ -156,14 +156,9 @@ pub fn rows(r: Rows, given: &str, redact: impl Fn(&str) -> String) -> Written {
                 variants,
                 genotypes,
             } => {
-                let (tuples, bytes) = (nv + ng, batch.bytes_read);
-                let v = copy::copy_into(rels[0], &VARIANT_COLUMNS, variants, || {
-                    progress.report(bytes, tuples)
-                });
+                let v = copy::copy_into(rels[0], &VARIANT_COLUMNS, variants);
                 let g = if batch.genotypes > 0 {
-                    copy::copy_into(rels[1], &GENOTYPE_COLUMNS, genotypes, || {
-                        progress.report(bytes, tuples)
-                    })
+                    copy::copy_into(rels[1], &GENOTYPE_COLUMNS, genotypes)
                 } else {
                     0
                 };
