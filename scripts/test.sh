@@ -51,10 +51,10 @@ run() {
     fi
 }
 
-count_cargo() { # sums "test result: ... N passed; M failed" lines of a log
+count_cargo() { # sums "test result: ... N passed; M failed" lines of a log (none: a build failed)
     local p f
-    p=$(grep -hoE 'test result: [A-Za-z]+\. [0-9]+ passed' "$1" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-    f=$(grep -hoE '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}')
+    p=$(grep -hoE 'test result: [A-Za-z]+\. [0-9]+ passed' "$1" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}') || true
+    f=$(grep -hoE '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}') || true
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
 }
 

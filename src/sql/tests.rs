@@ -378,10 +378,7 @@ mod tests {
         for i in 0..1000 {
             buf.genotype(i, &[9u8; 16], &row(i as i32));
         }
-        assert_eq!(
-            copy::copy_into(g, &GENOTYPE_COLUMNS, buf.finish(), || {}),
-            1000
-        );
+        assert_eq!(copy::copy_into(g, &GENOTYPE_COLUMNS, buf.finish()), 1000);
         let back = Spi::get_one::<String>(
             "SELECT concat_ws(' ', count(*), sum(dp), min(gt), bool_and(phased), min(ad::text), min(format::text), min(anonymous_id::text)) FROM g",
         )
@@ -394,7 +391,13 @@ mod tests {
         let mut bad = CopyBuffer::new();
         bad.genotype(1, &[9u8; 16], &row(-1));
         let failed =
-            std::panic::catch_unwind(|| copy::copy_into(g, &GENOTYPE_COLUMNS, bad.finish(), || {}));
+            std::panic::catch_unwind(|| copy::copy_into(g, &GENOTYPE_COLUMNS, bad.finish()));
         assert!(failed.is_err(), "a CHECK violation must fail the COPY");
+        // The COPY ran with progress reporting muted: an ERROR inside it must not leave it so.
+        // SAFETY: reads a backend-local GUC variable.
+        assert!(
+            unsafe { pg_sys::pgstat_track_activities },
+            "track_activities restored after a failed COPY"
+        );
     }
 }
