@@ -184,7 +184,7 @@ copy_in() { # copy_in MODE: binary COPY of the dumped rows into the same tables,
     fi
 }
 
-times() { # times EMPTY CMD...: REPS wall times from empty tables; prints the median
+times() { # times EMPTY CMD...: REPS wall times from empty tables; prints the median (each run to stderr)
     local empty=$1 i t ts=""
     shift
     for ((i = 0; i < REPS; i++)); do
@@ -192,6 +192,7 @@ times() { # times EMPTY CMD...: REPS wall times from empty tables; prints the me
         t=$(wall "$@") || return 1
         ts+="$t"$'\n'
     done
+    printf '    %-9s %s s\n' "$1" "$(echo $ts)" >&2
     printf '%s' "$ts" | median
 }
 
@@ -233,6 +234,7 @@ measure_rss() { # measure_rss FILE: the CLI's full load under /usr/bin/time -v: 
         r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$ROOT/time.txt")
         if [ "$r" -gt "$rss" ]; then rss=$r; fi
     done
+    printf '    %-9s %s s, peak RSS %s MB\n' cli_load "$(echo $ts)" $((rss / 1024)) >&2
     record memory "$name" cli "$(printf '%s' "$ts" | median)" "$(rows_vcf vcf_cli)" "$rss"
     if [ "$EXT" = 1 ]; then
         record memory "$name" vcf_load "$(times empty_ext ext_load "$f" all)" "$(rows_vcf vcf_ext)" ""
