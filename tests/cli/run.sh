@@ -252,7 +252,8 @@ BIG="$OUT/big.vcf"
 { printf '##fileformat=VCFv4.2\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n'
   printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tKILLED_S1\tKILLED_S2\n'
   awk 'BEGIN { for (i = 1; i <= 2000000; i++) printf "1\t%d\t.\tA\tC\t50\tPASS\t.\tGT\t0/1\t1/1\n", i }'; } > "$BIG"
-cli_as loader1 rds load "$BIG" --no-progress >/dev/null 2>&1 &
+# The binary itself in the background (not a shell function: $! must be the client's pid).
+VCF_PG_LOADER_DB_PASSWORD=loaderpw "$CLI" --db "postgresql://loader1@localhost:$PORT/rds?sslmode=verify-full" load "$BIG" --no-progress >/dev/null 2>&1 &
 pid=$!
 # A COPY of the client's is running when pg_stat_progress_copy has its row.
 for _ in $(seq 1 500); do
