@@ -3,7 +3,6 @@
 //! unnest($1::…[], …)` per batch of rows — never a statement per row. Values travel as
 //! typed array parameters, never as SQL text.
 
-use pgrx::prelude::*;
 use pgrx::Uuid;
 use vcf_pg_loader_core::vcf::RowBatch;
 
@@ -119,7 +118,7 @@ pub fn insert_batch(
 }
 
 #[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
+#[pgrx::pg_schema]
 mod tests {
     #[test]
     fn array_literals() {
