@@ -65,17 +65,8 @@ impl Loaded {
     }
 }
 
-/// The message `vcf_load` raises for a VCF error: `file:line: field: what`.
-pub fn vcf_message(given: &str, e: &VcfError) -> String {
-    if e.line > 0 {
-        format!("{given}:{}: {}: {}", e.line, e.field, e.what)
-    } else {
-        format!("{given}: {}: {}", e.field, e.what)
-    }
-}
-
 fn vcf_error(given: &str, e: &VcfError, redact: impl Fn(&str) -> String) -> CliError {
-    CliError::new(redact(&vcf_message(given, e)))
+    CliError::new(redact(&e.located(given)))
 }
 
 fn db(what: &'static str) -> impl Fn(postgres::Error) -> CliError {

@@ -64,10 +64,5 @@ pub fn vcf_redacted(path: &str, e: &VcfError, redact: impl Fn(&str) -> String) -
         }
         _ => None,
     };
-    let msg = if e.line > 0 {
-        format!("{path}:{}: {}: {}", e.line, e.field, e.what)
-    } else {
-        format!("{path}: {}: {}", e.field, e.what)
-    };
-    raise(code, redact(&msg), hint)
+    raise(code, redact(&e.located(path)), hint)
 }

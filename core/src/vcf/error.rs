@@ -30,6 +30,16 @@ pub struct VcfError {
 }
 
 impl VcfError {
+    /// The message both faces give: `file:line: field: what` (`file: field: what` when the
+    /// error is not tied to a line), the file named as the caller gave it.
+    pub fn located(&self, given: &str) -> String {
+        if self.line > 0 {
+            format!("{given}:{}: {}: {}", self.line, self.field, self.what)
+        } else {
+            format!("{given}: {}: {}", self.field, self.what)
+        }
+    }
+
     /// A defect of ours (the parser thread), not of the file.
     pub fn internal(what: impl Into<String>) -> Self {
         VcfError {
@@ -104,5 +114,22 @@ impl Warnings {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod located_tests {
+    use super::*;
+
+    #[test]
+    fn located_names_file_line_and_field() {
+        assert_eq!(
+            VcfError::format(7, "POS", "not a number").located("a.vcf"),
+            "a.vcf:7: POS: not a number"
+        );
+        assert_eq!(
+            VcfError::internal("boom").located("a.vcf"),
+            "a.vcf: parser: boom"
+        );
     }
 }
