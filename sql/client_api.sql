@@ -304,6 +304,14 @@ BEGIN
         RAISE EXCEPTION 'invalid load options: {"force": bool, "normalize": bool, "genotypes": "all"|"carriers"|"none"} expected'
             USING ERRCODE = '22023';
     END IF;
+    -- Client rows are admitted by the row guard only: without it (vcf_distribute() removes it,
+    -- Citus runs no such trigger on shards) no client load starts.
+    IF (SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'client_rows_guard' AND t.tgenabled <> 'D'
+           AND t.tgrelid IN ('vcf.variants'::regclass, 'vcf.genotypes'::regclass)) < 2 THEN
+        RAISE EXCEPTION 'client loads are off here: the row guard on vcf.variants/vcf.genotypes is missing or disabled'
+            USING ERRCODE = '0A000',
+                  HINT = 'On a Citus coordinator (after vcf_distribute()) load with SELECT vcf_load(...) on the coordinator; elsewhere run vcf-pg-loader init-db again.';
+    END IF;
     opts := jsonb_build_object('force', p_options->'force', 'normalize', p_options->'normalize', 'genotypes', p_options->'genotypes');
     rows_replaced := 0;
     FOR attempt IN 1..4 LOOP

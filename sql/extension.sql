@@ -53,6 +53,9 @@ REVOKE ALL ON FUNCTION @extschema@.vcf_unload(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.vcf_unload(uuid) TO vcf_loader, pg_read_server_files;
 REVOKE ALL ON FUNCTION @extschema@.vcf_validate(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.vcf_validate(uuid) TO vcf_loader, pg_read_server_files;
+-- vcf_distribute changes the cluster's layout and credentials: superusers only (checked
+-- again inside).
+REVOKE ALL ON FUNCTION @extschema@.vcf_distribute(integer) FROM PUBLIC;
 
 -- pg_dump skips the rows of an extension's tables unless they are marked: mark every table and
 -- sequence of ours (partitions included), so a dump holds the loads, the vault (ciphertext)
@@ -81,6 +84,8 @@ COMMENT ON FUNCTION @extschema@.vcf_validate(uuid) IS
     'Check a load: stored counts vs rows present, and (if the file is still there) its SHA-256, records, ALT alleles and genotype rows counted again from the file.';
 COMMENT ON FUNCTION @extschema@.vcf_unload(uuid) IS
     'Delete a load''s variants and genotypes (pseudonym mappings stay: they are immutable). Returns the rows removed.';
+COMMENT ON FUNCTION @extschema@.vcf_distribute(integer) IS
+    'On a Citus coordinator: distribute vcf.variants and vcf.genotypes on variant_id (colocated), make the other vcf tables reference tables, keep phi_vault on the coordinator, and give the owner role a worker-only login. Superusers; run again after citus_add_node. docs/scaling.md.';
 COMMENT ON FUNCTION @extschema@.vcf_pg_loader_version() IS 'Version of the loaded vcf_pg_loader library.';
 COMMENT ON FUNCTION @extschema@.phi_encrypt(text, bytea) IS
     'AES-256-GCM envelope (format v1: version, key id, nonce, ciphertext, tag) of a text under the active PHI key; context is bound as associated data. phi_admin.';
@@ -94,4 +99,4 @@ COMMENT ON FUNCTION @extschema@.phi_lookup(text) IS 'Pseudonyms (anonymous_id) o
 COMMENT ON FUNCTION @extschema@.phi_reverse_lookup(uuid, text) IS 'The sample name behind a pseudonym, for a stated reason; audited (refusals in the server log). phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_clear_plaintext() IS 'Erase original_id plaintext kept by phi_store_plaintext; returns rows cleared. phi_admin.';
 COMMENT ON FUNCTION @extschema@.phi_rotate_key(integer, boolean) IS 'Re-encrypt (and re-index) every mapping row not under the active key, batch_size rows at a time, in this transaction; dry_run counts. Resumable. phi_admin.';
-COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: a batch of unlocked rows, or the last pass (waits for loads and locked rows); 0 when none remain.';
+COMMENT ON FUNCTION @extschema@.phi_rotate_key_batch(integer) IS 'One transaction of phi_rotate_key_online: the next batch of rows not under the active key (key order, no row locks held while encrypting), or the last pass (waits for loads and locked rows); 0 when none remain.';

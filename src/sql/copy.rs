@@ -34,6 +34,11 @@ pub fn unavailable(relids: &[pg_sys::Oid], writer: pg_sys::Oid) -> Option<String
                 p if p.is_null() => format!("relation {}", relid.to_u32()),
                 p => std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned(),
             };
+            // CopyFrom would fill the coordinator's empty shell table; INSERT statements are
+            // planned by Citus and reach the shards.
+            if super::distribute::is_citus_table(relid) {
+                return Some(format!("{name} is distributed by Citus"));
+            }
             if pg_sys::pg_class_aclcheck(relid, writer, pg_sys::ACL_INSERT as pg_sys::AclMode)
                 != pg_sys::AclResult::ACLCHECK_OK
             {

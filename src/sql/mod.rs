@@ -1,6 +1,7 @@
 //! SQL-facing adapters: each file is one SQL surface and stays thin. Type conversion,
 //! settings and SPI live here; logic lives in `vcf_pg_loader_core`.
 pub mod copy;
+pub mod distribute;
 pub mod errors;
 pub mod insert;
 pub mod keys;

@@ -137,6 +137,39 @@ impl Drop for Restore {
     }
 }
 
+/// Run `f` as the caller, with `search_path = pg_catalog, pg_temp` for the SQL it runs
+/// (superuser-only maintenance, `vcf_distribute`), restored on every exit.
+pub fn with_pinned_search_path<R>(f: impl FnOnce() -> R) -> R {
+    struct Nest(i32);
+    impl Drop for Nest {
+        fn drop(&mut self) {
+            // SAFETY: discards the settings made in the nest level opened below.
+            unsafe { pg_sys::AtEOXact_GUC(false, self.0) };
+        }
+    }
+    // SAFETY: a GUC nest level and one setting in it, undone by Nest.
+    let _nest = unsafe {
+        let nest = Nest(pg_sys::NewGUCNestLevel());
+        pin_search_path();
+        nest
+    };
+    f()
+}
+
+/// `search_path = pg_catalog, pg_temp` in the current GUC nest level.
+unsafe fn pin_search_path() {
+    pg_sys::set_config_option(
+        c"search_path".as_ptr(),
+        c"pg_catalog, pg_temp".as_ptr(),
+        pg_sys::GucContext::PGC_USERSET,
+        pg_sys::GucSource::PGC_S_SESSION,
+        pg_sys::GucAction::GUC_ACTION_SAVE,
+        true,
+        pgrx::PgLogLevel::ERROR as i32,
+        false,
+    );
+}
+
 /// Run `f` as `vcf_pg_loader_owner` in a security-restricted operation with
 /// `search_path = pg_catalog, pg_temp`. The caller's rights must have been checked first.
 pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
@@ -152,16 +185,7 @@ pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
             ctx | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION)
                 as i32,
         );
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            pgrx::PgLogLevel::ERROR as i32,
-            false,
-        );
+        pin_search_path();
         restore
     };
     f()

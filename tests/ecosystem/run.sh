@@ -25,9 +25,9 @@ COUNTS="SELECT concat_ws(' ', (SELECT count(*) FROM vcf.load_batches), (SELECT c
   (SELECT count(*) FROM vcf.genotypes), (SELECT count(*) FROM phi_vault.sample_id_mapping),
   (SELECT count(*) FROM phi_vault.audit_log), (SELECT max(at) FROM phi_vault.audit_log))"
 
-# The 0.3.0 -> 0.4.0 update script is generated from sql/client_api.sql: the committed one must
+# The newest update script is generated from sql/client_api.sql and sql/update-0.5.0.sql: the committed one must
 # be what the generator makes (one source, no hand edits).
-check "sql/vcf_pg_loader--0.3.0--0.4.0.sql = scripts/gen-update-script.sh output" "up to date" \
+check "sql/vcf_pg_loader--0.4.0--0.5.0.sql = scripts/gen-update-script.sh output" "up to date" \
     "$(bash "$(dirname "$0")/../../scripts/gen-update-script.sh" --check)"
 for db in eco_up eco_up1 eco_new eco_restored; do dropdb --if-exists "$db"; createdb "$db"; done
 

@@ -8,6 +8,7 @@ pub mod key_command;
 pub mod key_file;
 pub mod keyring;
 pub mod rng;
+pub mod scram;
 pub mod sealed;
 mod secure_mem;
 
