@@ -36,6 +36,52 @@ pub fn is_citus_table(relid: pg_sys::Oid) -> bool {
         .unwrap_or(false)
 }
 
+/// Keys, the vault and reveals live on the coordinator. Citus pushes a query's expressions
+/// down to the shards, so `phi_reverse_lookup(anonymous_id)` in a query over a distributed
+/// table would run on a worker, find no mapping and audit there: refused instead, before any
+/// key is read or audit row written.
+pub fn refuse_on_worker(function: &str) {
+    if is_citus_worker() {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("{function}() runs on the Citus coordinator only, and this node is a worker (the query was pushed down to a shard)"),
+            Some("Select the pseudonyms first, then reveal them on the coordinator: WITH p AS MATERIALIZED (SELECT anonymous_id FROM …) SELECT phi_reverse_lookup(anonymous_id, '…') FROM p;"),
+        );
+    }
+}
+
+thread_local! {
+    /// (statement start, answer): one catalog look per statement, not per row.
+    static WORKER: std::cell::Cell<(i64, bool)> = const { std::cell::Cell::new((i64::MIN, false)) };
+}
+
+/// Whether this node is a Citus worker (Citus installed here and this node's group is not
+/// the coordinator's).
+fn is_citus_worker() -> bool {
+    // SAFETY: reads this backend's statement start time; a syscache lookup.
+    let (stmt, citus) = unsafe {
+        (
+            pg_sys::GetCurrentStatementStartTimestamp(),
+            pg_sys::get_extension_oid(c"citus".as_ptr(), true) != pg_sys::InvalidOid,
+        )
+    };
+    if !citus {
+        return false;
+    }
+    let (at, answer) = WORKER.with(|w| w.get());
+    if at == stmt {
+        return answer;
+    }
+    let worker = spi::one::<bool>(
+        "asking Citus for this node's role",
+        "SELECT NOT pg_catalog.citus_is_coordinator()",
+        &[],
+    )
+    .unwrap_or(false);
+    WORKER.with(|w| w.set((stmt, worker)));
+    worker
+}
+
 fn citus_installed() -> bool {
     spi::one::<bool>(
         "looking for Citus",

@@ -28,6 +28,7 @@ macro_rules! server_log {
 
 /// `require_ssl`: refuse revealing identifiers to a TCP client without TLS.
 pub fn check_transport(caller: &Caller, function: &str) {
+    super::distribute::refuse_on_worker(function);
     if !REQUIRE_SSL.get() || transport_is_protected() {
         return;
     }
@@ -48,6 +49,7 @@ pub fn check_transport(caller: &Caller, function: &str) {
 /// the commit only — an open transaction never holds up another's audited work. `detail`
 /// must never hold keys, identifiers or ciphertext.
 pub fn audit(caller: &Caller, operation: &str, detail: serde_json::Value) {
+    super::distribute::refuse_on_worker(operation);
     let detail = pgrx::JsonB(detail);
     let id = as_owner(|| {
         spi::one::<i64>(

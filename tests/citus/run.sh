@@ -9,6 +9,7 @@
 # built here it prints "SKIP citus: why" and exits 0 (the summary shows it as skipped).
 set -uo pipefail
 OUT=${1:-/tmp/vcf_pg_loader_test/citus}
+CLI=${2:-}   # the vcf-pg-loader binary, if built: its loads must be refused clearly here
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 FX=/tmp/vcf_pg_loader_regress
 source "$(dirname "$0")/../checks.sh"
@@ -20,10 +21,10 @@ export CITUS_PORT=54420
 C=$CITUS_PORT W1=$((CITUS_PORT + 1)) W2=$((CITUS_PORT + 2))
 D="$OUT/cluster"
 bash "$REPO/scripts/citus.sh" stop "$D" >/dev/null 2>&1
-rm -rf "$OUT"; mkdir -p "$OUT"; chmod 755 "$OUT"
+rm -rf "$OUT"; mkdir -p "$OUT/files"; chmod 755 "$OUT" "$OUT/files"
 # Keys and load directories on the coordinator only: workers never hold keys.
 bash "$REPO/scripts/citus.sh" start "$D" "vcf_pg_loader.phi_key_file = '$FX/keys/a.keys'" \
-    "vcf_pg_loader.load_directories = '$FX/data,$FX/local'" || { echo "FAIL citus: cluster start"; exit 1; }
+    "vcf_pg_loader.load_directories = '$FX/data,$FX/local,$OUT/files'" || { echo "FAIL citus: cluster start"; exit 1; }
 stop() { [ -n "${KEEP:-}" ] || bash "$REPO/scripts/citus.sh" stop "$D"; }
 trap stop EXIT
 
@@ -76,3 +77,73 @@ check "the owner's worker password: only in the coordinator's pg_dist_authinfo, 
     "$(co -c "SELECT count(*) FROM pg_dist_authinfo WHERE rolename = 'vcf_pg_loader_owner'") $(on "$W1" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(on "$W2" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(as dist_loader dist -c "SELECT * FROM pg_dist_authinfo" | grep -o 'permission denied' | head -1)"
 check "the first load moved to the shards: the coordinator's shell tables hold no rows" "0" \
     "$(co -c "SELECT sum(pg_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = 'vcf'::regnamespace AND c.relkind = 'r' AND (c.relname LIKE 'variants%' OR c.relname = 'genotypes')")"
+
+# --- every shared file, loaded on the cluster (as a vcf_loader member) and on one node -------
+co -c "GRANT pg_read_server_files TO dist_loader" >/dev/null   # the shared files sit outside nothing else
+one -c "SELECT variants FROM vcf_load('$FX/data/$FIRST')" >/dev/null
+bad=0
+for f in $(echo "$FILES" | grep -vx "$FIRST"); do
+    a=$(as dist_loader dist -c "SET client_min_messages = warning" -c "SELECT variants || ' ' || genotypes || ' ' || samples FROM vcf_load('$FX/data/$f')")
+    b=$(one -c "SET client_min_messages = warning" -c "SELECT variants || ' ' || genotypes || ' ' || samples FROM vcf_load('$FX/data/$f')")
+    [ "$a" = "$b" ] || { bad=$((bad + 1)); echo "  $f: cluster '$a', one node '$b'"; }
+done
+check "every shared file: vcf_load on the coordinator returns what one node returns ($(echo $FILES | wc -w) files)" "0" "$bad"
+LOADS="SELECT string_agg(concat_ws(' ', file_sha256, records, variants, genotypes, samples), ',' ORDER BY file_sha256) FROM vcf.load_batches"
+check "load_batches: the same loads and counts" "$(one -c "$LOADS")" "$(co -c "$LOADS")"
+TOTALS="SELECT (SELECT count(*) FROM vcf.variants) || ' ' || (SELECT count(*) FROM vcf.genotypes) || ' ' || (SELECT count(*) FROM vcf.samples)"
+check "distributed counts = one node's counts (variants genotypes samples)" "$(one -c "$TOTALS")" "$(co -c "$TOTALS")"
+check "distributed counts = what the loads returned" "t" \
+    "$(co -c "SELECT (SELECT sum(variants) FROM vcf.load_batches) = (SELECT count(*) FROM vcf.variants) AND (SELECT sum(genotypes) FROM vcf.load_batches) = (SELECT count(*) FROM vcf.genotypes)")"
+check "nothing in the coordinator's shell tables" "0" \
+    "$(co -c "SELECT sum(pg_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = 'vcf'::regnamespace AND c.relkind = 'r' AND (c.relname LIKE 'variants%' OR c.relname = 'genotypes')")"
+check "the genotype rows are on the two workers' shards, all of them" "$W1 $W2 $(co -c "SELECT count(*) FROM vcf.genotypes")" \
+    "$(co -c "SELECT string_agg(DISTINCT p.nodeport::text, ' ') || ' ' || sum(r.result::bigint) FROM run_command_on_shards('vcf.genotypes', 'SELECT count(*) FROM %s') r
+              JOIN pg_dist_shard_placement p USING (shardid) WHERE r.success")"
+
+# Every stored row, compared by content (ids and pseudonyms differ between the two databases:
+# samples are compared by their column in the file).
+VROWS="SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (SELECT concat_ws('|', b.file_sha256, v.chrom, v.pos, v.end_pos, v.ref, v.alt, v.alt_index, v.id, v.qual, v.filter::text, regexp_replace(v.info::text, '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', 'P', 'g'), v.gene, v.consequence, v.impact, v.af, v.source_line) AS x
+  FROM vcf.variants v JOIN vcf.load_batches b USING (load_batch_id)) s"
+GROWS="SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (SELECT concat_ws('|', b.file_sha256, v.chrom, v.pos, v.ref, v.alt, s.sample_index, g.gt, g.alt_dosage, g.phased, g.dp, g.gq, g.ad::text, g.format::text) AS x
+  FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) JOIN vcf.load_batches b ON b.load_batch_id = v.load_batch_id
+  JOIN vcf.samples s ON s.load_batch_id = v.load_batch_id AND s.anonymous_id = g.anonymous_id) t"
+check "every variant row equals one node's (digest)" "$(one -c "$VROWS")" "$(co -c "$VROWS")"
+check "every genotype row equals one node's (digest)" "$(one -c "$GROWS")" "$(co -c "$GROWS")"
+
+# The three questions a lab asks, as it asks them.
+REGION="SELECT string_agg(concat_ws(':', chrom, pos, ref, alt), ' ' ORDER BY chrom, pos, ref, alt) FROM vcf.variants WHERE chrom = 'chr22' AND pos BETWEEN 10000000 AND 30000000"
+GENE_OF="SELECT gene FROM vcf.variants WHERE gene IS NOT NULL GROUP BY gene ORDER BY count(*) DESC, gene LIMIT 1"
+gene=$(one -c "$GENE_OF")
+GENE="SELECT string_agg(concat_ws(':', chrom, pos, ref, alt, consequence), ' ' ORDER BY chrom, pos, ref, alt) FROM vcf.variants WHERE gene = '$gene'"
+SITE="SELECT concat_ws(':', v.chrom, v.pos, v.ref, v.alt) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) WHERE g.alt_dosage > 0 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+site=$(one -c "$SITE"); IFS=: read -r schrom spos sref salt <<<"$site"
+CARRIERS="SELECT string_agg(concat_ws(':', b.file_sha256, s.sample_index, g.gt), ' ' ORDER BY 1) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id)
+  JOIN vcf.load_batches b ON b.load_batch_id = v.load_batch_id JOIN vcf.samples s ON s.load_batch_id = v.load_batch_id AND s.anonymous_id = g.anonymous_id
+  WHERE v.chrom = '$schrom' AND v.pos = $spos AND v.ref = '$sref' AND v.alt = '$salt' AND g.alt_dosage > 0"
+r1=$(one -c "$REGION"); check "region query (chr22:10-30 Mb, $(echo "$r1" | wc -w) variants): same rows as one node" "$r1" "$(co -c "$REGION")"
+r1=$(one -c "$GENE"); check "gene query ($gene, $(echo "$r1" | wc -w) variants): same rows as one node" "$r1" "$(co -c "$GENE")"
+r1=$(one -c "$CARRIERS"); check "carriers of $site ($(echo "$r1" | wc -w) calls): same as one node" "$r1" "$(co -c "$CARRIERS")"
+# The carriers' names, revealed on the coordinator and on one node: the same people.
+CARRIER_IDS="SELECT g.anonymous_id FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id)
+  WHERE v.chrom = '$schrom' AND v.pos = $spos AND v.ref = '$sref' AND v.alt = '$salt' AND g.alt_dosage > 0"
+# Pushed down to the shards, a reveal would run on a worker (no vault there): refused, and
+# nothing is audited on a worker.
+check "a reveal inside a distributed query is refused (it would run on a worker): 0A000" "ERROR:  0A000" \
+    "$(co -c "\\set VERBOSITY sqlstate" -c "SELECT phi_reverse_lookup(anonymous_id, 'citus test') FROM ($CARRIER_IDS) c" | tail -1)"
+NAMES="WITH c AS MATERIALIZED ($CARRIER_IDS) SELECT string_agg(n, ' ' ORDER BY n) FROM (SELECT phi_reverse_lookup(anonymous_id, 'citus test') AS n FROM c) r"
+r1=$(one -c "$NAMES"); check "the carriers' pseudonyms, revealed on the coordinator: the same names as on one node ($r1)" "$r1" "$(co -c "$NAMES")"
+ALLNAMES="WITH s AS MATERIALIZED (SELECT anonymous_id FROM vcf.samples) SELECT string_agg(n, ' ' ORDER BY n) FROM (SELECT phi_reverse_lookup(anonymous_id, 'citus test') AS n FROM s) r"
+check "every sample's pseudonym reveals the same name as on one node" "$(one -c "$ALLNAMES")" "$(co -c "$ALLNAMES")"
+
+# --- what the workers hold -------------------------------------------------------------------
+for p in "$W1" "$W2"; do on "$p" dist -c "CHECKPOINT" >/dev/null; done
+check "no worker holds a phi_vault row" "0 0" \
+    "$(for p in "$W1" "$W2"; do on "$p" dist -c "SELECT (SELECT count(*) FROM phi_vault.sample_id_mapping) + (SELECT count(*) FROM phi_vault.audit_log) + (SELECT count(*) FROM phi_vault.load_sources)"; done | tr '\n' ' ' | sed 's/ $//')"
+# The distinctive names (generic ones like "test" or "TUMOR" occur in any catalog).
+for f in $FILES; do bcftools query -l "$FX/data/$f" 2>/dev/null; done | sort -u | grep -E '[0-9]' > "$OUT/names"
+check "control: the name search finds the names in the files they came from" "t" \
+    "$([ -n "$(zcat -f "$FX/data"/* 2>/dev/null | grep -aF -f "$OUT/names" | head -1)" ] && echo t)"
+check "no worker's data directory (tables, WAL) holds a sample name ($(wc -l < "$OUT/names") names)" "" \
+    "$(grep -rlaF -f "$OUT/names" "$D/w1/data" "$D/w2/data" 2>/dev/null | head -3)"
+check "no worker has a key setting" "  " \
+    "$(for p in "$W1" "$W2"; do on "$p" dist -c "SELECT current_setting('vcf_pg_loader.phi_key_file', true)"; done | tr '\n' ' ')"
