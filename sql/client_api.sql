@@ -177,7 +177,10 @@ COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 v
 -- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
 -- Owner only.
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+-- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
+-- Citus deletes from it only after the shards' deletes ran over one connection per node.
+SET citus.multi_shard_modify_mode = 'sequential' AS $$
 DECLARE
     g bigint := 0;
     v bigint;

@@ -147,3 +147,49 @@ check "no worker's data directory (tables, WAL) holds a sample name ($(wc -l < "
     "$(grep -rlaF -f "$OUT/names" "$D/w1/data" "$D/w2/data" 2>/dev/null | head -3)"
 check "no worker has a key setting" "  " \
     "$(for p in "$W1" "$W2"; do on "$p" dist -c "SELECT current_setting('vcf_pg_loader.phi_key_file', true)"; done | tr '\n' ' ')"
+
+# --- replace, remove, check, rotate: on the cluster ----------------------------------------------
+id=$(co -c "SELECT load_batch_id FROM vcf.load_batches b WHERE b.samples = 2 ORDER BY genotypes DESC LIMIT 1")
+before=$(co -c "$TOTALS")
+check "force reload: the same counts, no row twice" "$before" \
+    "$(co -c "SET client_min_messages = warning" -c "SELECT count(*) FROM vcf_load((SELECT '$FX/data/' || f FROM unnest(string_to_array('$(echo $FILES)', ' ')) f
+        WHERE encode(sha256(pg_read_binary_file('$FX/data/' || f)), 'hex') = (SELECT file_sha256 FROM vcf.load_batches WHERE load_batch_id = '$id')), force => true)" >/dev/null; co -c "$TOTALS")"
+id=$(co -c "SELECT load_batch_id FROM vcf.load_batches b WHERE b.samples = 2 ORDER BY genotypes DESC LIMIT 1")
+check "vcf_validate on the cluster: every check ok" "t" "$(co -c "SELECT bool_and(ok) FROM vcf_validate('$id')")"
+n=$(co -c "SELECT variants + genotypes FROM vcf.load_batches WHERE load_batch_id = '$id'")
+check "vcf_unload on the cluster removes the load's rows from the shards" "$n 0 0" \
+    "$(co -c "SELECT vcf_unload('$id')") $(co -c "SELECT count(*) FROM vcf.variants WHERE load_batch_id = '$id'") $(co -c "SELECT count(*) FROM vcf.genotypes g JOIN vcf.load_blocks k ON g.variant_id >= k.block * 1048576 AND g.variant_id < (k.block + 1) * 1048576 WHERE k.load_batch_id = '$id'")"
+check "unload: the batch row is gone from every node's copy of the reference table" "0 0 0" \
+    "$(for p in "$C" "$W1" "$W2"; do on "$p" dist -c "SELECT count(*) FROM run_command_on_placements('vcf.load_batches', \$\$SELECT count(*) FROM %s WHERE load_batch_id = '$id'\$\$) r WHERE r.result <> '0'" ; done | head -3 | tr '\n' ' ' | sed 's/ $//')"
+# Rotation happens in the coordinator's vault: new key b active, a kept for reading.
+names=$(co -c "$ALLNAMES")
+rot=$(co -c "SET vcf_pg_loader.phi_key_file = '$FX/keys/ba.keys'" -c "SELECT phi_rotate_key()" -c "SELECT count(*) FILTER (WHERE key_id = (SELECT key_id FROM phi_encryption_status() LIMIT 1)) || '/' || count(*) FROM phi_vault.sample_id_mapping" -c "$ALLNAMES")
+check "rotation on the coordinator: every mapping under the new key, names unchanged" "$(co -c "SELECT count(*) FROM phi_vault.sample_id_mapping") $(co -c "SELECT count(*) || '/' || count(*) FROM phi_vault.sample_id_mapping") $names" \
+    "$(echo "$rot" | tr '\n' ' ' | sed 's/ $//')"
+
+# --- all or nothing across nodes ---------------------------------------------------------------
+# 30,000 good records (several INSERT batches reach the shards) and then a broken one.
+{ zcat "$FX/data/$FIRST" | grep '^##'; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tHG01\n'
+  awk 'BEGIN { for (i = 1; i <= 30000; i++) printf "chr1\t%d\t.\tA\tG\t50\tPASS\t.\tGT\t0/1\n", i; print "chr1\tnotanumber\t.\tA\tG\t50\tPASS\t.\tGT\t0/1" }'; } > "$OUT/files/broken.vcf"
+awk 'BEGIN { for (i = 1; i <= 400000; i++) printf "chr2\t%d\t.\tA\tG\t50\tPASS\t.\tGT\t0/1\n", i }' > "$OUT/files/body"
+{ grep '^#' "$OUT/files/broken.vcf"; cat "$OUT/files/body"; } > "$OUT/files/big.vcf"; rm "$OUT/files/body"
+chmod 0644 "$OUT/files/"*
+before=$(co -c "$TOTALS") loads=$(co -c "SELECT count(*) FROM vcf.load_batches")
+err=$(co -c "SELECT * FROM vcf_load('$OUT/files/broken.vcf')" | head -1)
+check "a broken file: the error names file, line and field" "t" "$([[ "$err" =~ broken\.vcf:[0-9]+:\ POS ]] && echo t || echo "$err")"
+check "a broken file leaves nothing on any node (rows, loads, prepared transactions)" "$before $loads 0 0" \
+    "$(co -c "$TOTALS") $(co -c "SELECT count(*) FROM vcf.load_batches") $(on "$W1" dist -c "SELECT count(*) FROM pg_prepared_xacts") $(on "$W2" dist -c "SELECT count(*) FROM pg_prepared_xacts")"
+err=$(co -c "SET statement_timeout = '1500ms'" -c "SELECT * FROM vcf_load('$OUT/files/big.vcf')" | head -1)
+check "a cancelled load (statement_timeout) leaves nothing on any node" "canceling statement due to statement timeout|$before $loads 0 0" \
+    "$(echo "$err" | grep -o 'canceling statement due to statement timeout')|$(co -c "$TOTALS") $(co -c "SELECT count(*) FROM vcf.load_batches") $(on "$W1" dist -c "SELECT count(*) FROM pg_prepared_xacts") $(on "$W2" dist -c "SELECT count(*) FROM pg_prepared_xacts")"
+
+# --- the companion CLI: client loads need the row guard, which shards cannot run ---------------
+check "a loader can no longer INSERT into the distributed tables directly" "permission denied" \
+    "$(as dist_loader dist -c "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt, alt_index, info) VALUES (1, gen_random_uuid(), '1', 1, 1, 'A', 'C', 1, '{}')" | grep -o 'permission denied' | head -1)"
+if [ -n "$CLI" ] && [ -x "$CLI" ]; then
+    install -m 0600 "$FX/keys/a.keys" "$OUT/client.key"
+    out=$(VCF_PG_LOADER_PHI_KEY_FILE="$OUT/client.key" "$CLI" --db "postgresql://dist_loader@localhost:$C/dist" --tls-mode disable load "$FX/data/sarscov2.vcf.gz" --no-progress 2>&1); rc=$?
+    check "vcf-pg-loader load on the coordinator: refused, saying why (exit 1)" "1 t" \
+        "$rc $([[ "$out" == *"client loads are off here"* ]] && echo t || echo "$out")"
+fi
+summary citus

@@ -23,14 +23,16 @@ struct Stored {
     present: [i64; 3],
 }
 
+fn count(what: &str, sql: &str, id: Uuid) -> i64 {
+    spi::one::<i64>(what, sql, &[id.into()]).unwrap_or(0)
+}
+
+/// One statement per count: on Citus each is a plain (router or colocated) query; subqueries
+/// would be planned as subplans the coordinator feeds through a connection to itself.
 fn stored(id: Uuid) -> Option<Stored> {
-    spi::rows(
+    let mut b = spi::rows(
         "reading the load batch",
-        "SELECT b.source_file, b.file_sha256, b.options->>'genotypes', b.variants, b.genotypes, b.samples::pg_catalog.int8, b.records,
-                (SELECT pg_catalog.count(*) FROM vcf.variants v WHERE v.load_batch_id = b.load_batch_id),
-                (SELECT pg_catalog.count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id)
-                  WHERE v.load_batch_id = b.load_batch_id),
-                (SELECT pg_catalog.count(*) FROM vcf.samples s WHERE s.load_batch_id = b.load_batch_id)
+        "SELECT b.source_file, b.file_sha256, b.options->>'genotypes', b.variants, b.genotypes, b.samples::pg_catalog.int8, b.records
            FROM vcf.load_batches b WHERE b.load_batch_id = $1",
         &[id.into()],
         |r| Stored {
@@ -38,10 +40,28 @@ fn stored(id: Uuid) -> Option<Stored> {
             sha: r.req(2),
             mode: r.get(3),
             recorded: [r.req(4), r.req(5), r.req(6), r.req(7)],
-            present: [r.req(8), r.req(9), r.req(10)],
+            present: [0; 3],
         },
     )
-    .pop()
+    .pop()?;
+    b.present = [
+        count(
+            "counting the load's variants",
+            "SELECT pg_catalog.count(*) FROM vcf.variants v WHERE v.load_batch_id = $1",
+            id,
+        ),
+        count(
+            "counting the load's genotypes",
+            "SELECT pg_catalog.count(*) FROM vcf.genotypes g JOIN vcf.variants v USING (variant_id) WHERE v.load_batch_id = $1",
+            id,
+        ),
+        count(
+            "counting the load's samples",
+            "SELECT pg_catalog.count(*) FROM vcf.samples s WHERE s.load_batch_id = $1",
+            id,
+        ),
+    ];
+    Some(b)
 }
 
 /// Records and ALT alleles counted straight from the file, independently of the decomposer.
