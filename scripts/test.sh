@@ -3,8 +3,9 @@
 # in a throw-away server (run as the unprivileged user postgres), and the SQL regression
 # tests (tests/pg_regress) against a throw-away cluster, and upgrade + dump/restore checks
 # (tests/ecosystem), faults/concurrency/leaks (tests/hardening), attacks by lesser roles
-# (tests/security), every real file against bcftools (tests/oracle) and the companion CLI
-# against an RDS-like server (tests/cli). Ends with one summary line and a
+# (tests/security), every real file against bcftools (tests/oracle), the companion CLI
+# against an RDS-like server (tests/cli) and scale-out on a local Citus cluster (tests/citus).
+# Ends with one summary line and a
 # non-zero exit if anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing
@@ -185,8 +186,21 @@ cli_suite() {
 run cli cli_suite
 [ -f "$WORK/logs/cli.log" ] && count_checks "$WORK/logs/cli.log"
 
+# scale-out on Citus: a coordinator and two workers of its own (scripts/citus.sh builds Citus
+# 13.0.5 from ../shared/vendor when it is missing); "SKIP citus: why" when it cannot be built
+citus_suite() {
+    bash "$REPO/tests/citus/run.sh" "$WORK/citus" "$CARGO_TARGET_DIR/debug/vcf-pg-loader"
+}
+run citus citus_suite
+SKIPPED=()
+if [ -f "$WORK/logs/citus.log" ]; then
+    count_checks "$WORK/logs/citus.log"
+    grep -q '^SKIP ' "$WORK/logs/citus.log" && SKIPPED+=("$(grep -m1 '^SKIP ' "$WORK/logs/citus.log")")
+fi
+
 say "summary"
+for s in "${SKIPPED[@]}"; do echo "skipped: ${s#SKIP }"; done
 for s in "${STEPS_FAILED[@]}"; do echo "failed step: $s (log: $WORK/logs/$s.log)"; done
 if [ ${#STEPS_FAILED[@]} -gt 0 ] && [ "$FAILED" = 0 ]; then FAILED=${#STEPS_FAILED[@]}; fi
-echo "vcf_pg_loader: $PASSED passed, $FAILED failed"
+echo "vcf_pg_loader: $PASSED passed, $FAILED failed${SKIPPED:+, ${#SKIPPED[@]} suite(s) skipped}"
 [ ${#STEPS_FAILED[@]} -eq 0 ] && [ "$FAILED" = 0 ]

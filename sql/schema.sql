@@ -9,6 +9,8 @@
 -- (CONTRACT §9): it must never log in, be a superuser, or bypass row-level security, so those
 -- attributes are enforced even when the role already exists.
 DO $roles$
+DECLARE
+    on_worker boolean := false;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'phi_admin') THEN
         CREATE ROLE phi_admin NOLOGIN;
@@ -22,16 +24,28 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner') THEN
         CREATE ROLE vcf_pg_loader_owner NOLOGIN;
     END IF;
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        ALTER ROLE vcf_pg_loader_owner NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-    ELSE
-        -- Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS at all: check them.
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner'
-                    AND (rolsuper OR rolreplication OR rolbypassrls)) THEN
-            RAISE EXCEPTION 'role vcf_pg_loader_owner is a superuser, or may replicate or bypass row-level security'
-                USING ERRCODE = '42501', HINT = 'ALTER ROLE vcf_pg_loader_owner NOSUPERUSER NOREPLICATION NOBYPASSRLS (as a superuser), then run again.';
+    -- On a Citus worker vcf_distribute() gave the owner a worker-only LOGIN: leave that. And
+    -- ALTER ROLE only when an attribute is wrong: Citus propagates ALTER ROLE to the workers.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        EXECUTE 'SELECT NOT pg_catalog.citus_is_coordinator()' INTO on_worker;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner'
+                AND (rolsuper OR rolinherit OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls
+                     OR (rolcanlogin AND NOT on_worker))) THEN
+        IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+            EXECUTE 'ALTER ROLE vcf_pg_loader_owner NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS'
+                    || CASE WHEN on_worker THEN '' ELSE ' NOLOGIN' END;
+        ELSE
+            -- Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS at all: check them.
+            IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vcf_pg_loader_owner'
+                        AND (rolsuper OR rolreplication OR rolbypassrls)) THEN
+                RAISE EXCEPTION 'role vcf_pg_loader_owner is a superuser, or may replicate or bypass row-level security'
+                    USING ERRCODE = '42501', HINT = 'ALTER ROLE vcf_pg_loader_owner NOSUPERUSER NOREPLICATION NOBYPASSRLS (as a superuser), then run again.';
+            END IF;
+            ALTER ROLE vcf_pg_loader_owner NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
         END IF;
-        ALTER ROLE vcf_pg_loader_owner NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+    END IF;
+    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
         -- Handing objects to the owner needs membership in it (PostgreSQL 15): held only
         -- while this script runs (sql/client_api.sql revokes it at its end).
         EXECUTE pg_catalog.format('GRANT vcf_pg_loader_owner TO %I', current_user);

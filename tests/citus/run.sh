@@ -183,6 +183,12 @@ err=$(co -c "SET statement_timeout = '1500ms'" -c "SELECT * FROM vcf_load('$OUT/
 check "a cancelled load (statement_timeout) leaves nothing on any node" "canceling statement due to statement timeout|$before $loads 0 0" \
     "$(echo "$err" | grep -o 'canceling statement due to statement timeout')|$(co -c "$TOTALS") $(co -c "SELECT count(*) FROM vcf.load_batches") $(on "$W1" dist -c "SELECT count(*) FROM pg_prepared_xacts") $(on "$W2" dist -c "SELECT count(*) FROM pg_prepared_xacts")"
 
+# Installing the extension in another database of the coordinator (or updating it) must not
+# take the workers' login from the owner (Citus propagates ALTER ROLE to the workers).
+on "$C" postgres -c "CREATE DATABASE other" >/dev/null; on "$C" other -c "CREATE EXTENSION vcf_pg_loader" >/dev/null
+check "CREATE EXTENSION in another database: the owner keeps its worker login, loads still reach the shards" "t t 9" \
+    "$(for p in "$W1" "$W2"; do on "$p" dist -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'vcf_pg_loader_owner'"; done | tr '\n' ' ')$(co -c "SET client_min_messages = warning" -c "SET vcf_pg_loader.phi_key_file = '$FX/keys/ba.keys'" -c "SELECT variants FROM vcf_load('$FX/data/sarscov2.vcf.gz', force => true)")"
+
 # --- the companion CLI: client loads need the row guard, which shards cannot run ---------------
 check "a loader can no longer INSERT into the distributed tables directly" "permission denied" \
     "$(as dist_loader dist -c "INSERT INTO vcf.variants (variant_id, load_batch_id, chrom, pos, end_pos, ref, alt, alt_index, info) VALUES (1, gen_random_uuid(), '1', 1, 1, 'A', 'C', 1, '{}')" | grep -o 'permission denied' | head -1)"
