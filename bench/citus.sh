@@ -30,7 +30,9 @@ for p in "$W1" "$W2"; do on "$p" dist -c "CREATE EXTENSION citus"; done
 on "$C" dist -c "CREATE EXTENSION citus" -c "SELECT citus_set_coordinator_host('localhost', $C)" \
     -c "SELECT citus_add_node('localhost', $W1)" -c "SELECT citus_add_node('localhost', $W2)" -c "CREATE EXTENSION vcf_pg_loader" >/dev/null
 on "$C" dist -c "SELECT count(*) FROM vcf_distribute()" >/dev/null
+for p in "$W1" "$W2"; do echo "  owner login on worker $p: $(on "$p" dist -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'vcf_pg_loader_owner'")"; done
 on "$C" single -c "CREATE EXTENSION vcf_pg_loader"
+for p in "$W1" "$W2"; do echo "  owner login on worker $p: $(on "$p" dist -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'vcf_pg_loader_owner'")"; done
 
 secs() { # secs DB SQL: server-side wall seconds of one statement
     as_pg "psql -X -q -At -v ON_ERROR_STOP=1 -h $D/c -p $C -d $1" <<SQL | tail -1

@@ -115,7 +115,6 @@ fn vcf_distribute(
         spi::run("quieting notices", "SET client_min_messages = warning", &[]);
         require_coordinator();
         let workers = require_workers();
-        provision_owner_login();
         drop_client_row_guard();
         let mut layout = Vec::new();
         // A foreign key from a local table to a new reference table makes Citus convert the
@@ -140,6 +139,8 @@ fn vcf_distribute(
             );
             layout.push((t.to_string(), format!("distributed by variant_id, {} shards, colocated with {anchor}", shards_of(t))));
         }
+        // Last: distributing makes Citus copy the owner role (NOLOGIN) to the workers.
+        provision_owner_login();
         layout.push(("phi_vault.*".into(), "local to the coordinator".into()));
         vault::audit(
             &caller,

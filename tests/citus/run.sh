@@ -68,13 +68,13 @@ check "vcf_distribute: load_batches, samples, load_blocks are reference tables" 
     "$(co -c "SELECT string_agg(logicalrelid::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE partmethod = 'n' AND logicalrelid::text LIKE 'vcf.%'")"
 check "vcf_distribute: no phi_vault table is known to Citus" "0" \
     "$(co -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'phi_vault.%'")"
-check "vcf_distribute again: no change, no error" "$layout" "$(co -c "SELECT relation || ': ' || layout FROM vcf_distribute(8)")"
-check "the owner role: NOLOGIN on the coordinator, LOGIN on the workers" "f t t" \
+check "one vcf_distribute(): the owner role NOLOGIN on the coordinator, LOGIN on the workers" "f t t" \
     "$(for p in "$C" "$W1" "$W2"; do on "$p" dist -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'vcf_pg_loader_owner'"; done | tr '\n' ' ' | sed 's/ $//')"
 check "the owner's worker password: not accepted without it (scram)" "refused" \
     "$(psql -X -At "host=localhost port=$W1 user=vcf_pg_loader_owner dbname=dist" -c 'SELECT 1' </dev/null >/dev/null 2>&1 && echo accepted || echo refused)"
 check "the owner's worker password: only in the coordinator's pg_dist_authinfo, hidden from loaders" "1 0 0 permission denied" \
     "$(co -c "SELECT count(*) FROM pg_dist_authinfo WHERE rolename = 'vcf_pg_loader_owner'") $(on "$W1" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(on "$W2" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(as dist_loader dist -c "SELECT * FROM pg_dist_authinfo" | grep -o 'permission denied' | head -1)"
+check "vcf_distribute again: no change, no error" "$layout" "$(co -c "SELECT relation || ': ' || layout FROM vcf_distribute(8)")"
 check "the first load moved to the shards: the coordinator's shell tables hold no rows" "0" \
     "$(co -c "SELECT sum(pg_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = 'vcf'::regnamespace AND c.relkind = 'r' AND (c.relname LIKE 'variants%' OR c.relname = 'genotypes')")"
 
