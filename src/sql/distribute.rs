@@ -122,8 +122,14 @@ fn vcf_distribute(
         // tables are set aside while they become reference tables, then put back.
         let keys = set_aside_foreign_keys();
         for t in REFERENCE {
-            distribute(t, &format!("SELECT pg_catalog.create_reference_table('{t}')"));
-            layout.push((t.to_string(), "reference (a copy on every node)".to_string()));
+            distribute(
+                t,
+                &format!("SELECT pg_catalog.create_reference_table('{t}')"),
+            );
+            layout.push((
+                t.to_string(),
+                "reference (a copy on every node)".to_string(),
+            ));
         }
         restore_foreign_keys(keys);
         let anchor = DISTRIBUTED[0];
@@ -135,9 +141,17 @@ fn vcf_distribute(
             };
             distribute(
                 t,
-                &format!("SELECT pg_catalog.create_distributed_table('{t}', 'variant_id', {placement})"),
+                &format!(
+                    "SELECT pg_catalog.create_distributed_table('{t}', 'variant_id', {placement})"
+                ),
             );
-            layout.push((t.to_string(), format!("distributed by variant_id, {} shards, colocated with {anchor}", shards_of(t))));
+            layout.push((
+                t.to_string(),
+                format!(
+                    "distributed by variant_id, {} shards, colocated with {anchor}",
+                    shards_of(t)
+                ),
+            ));
         }
         // Last: distributing makes Citus copy the owner role (NOLOGIN) to the workers.
         provision_owner_login();
@@ -194,7 +208,13 @@ fn require_workers() -> Vec<String> {
     }
     for (node, ok, v) in &found {
         if !ok || v != version {
-            let seen = if !ok { "unreachable".to_string() } else if v.is_empty() { "not installed".into() } else { format!("version {v}") };
+            let seen = if !ok {
+                "unreachable".to_string()
+            } else if v.is_empty() {
+                "not installed".into()
+            } else {
+                format!("version {v}")
+            };
             raise(
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                 format!("worker {node}: vcf_pg_loader {version} is needed there ({seen})"),
@@ -279,7 +299,10 @@ fn set_aside_foreign_keys() -> Vec<(String, String, String)> {
         |r| (r.req::<String>(1), r.req::<String>(2), r.req::<String>(3)),
     );
     for (table, name, _) in &keys {
-        let drop = format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {}", quote_ident(name));
+        let drop = format!(
+            "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {}",
+            quote_ident(name)
+        );
         spi::run("setting a foreign key aside", &drop, &[]);
         // The workers' copies of the extension's tables become the shells: they get the key
         // back from the coordinator with the shards.
@@ -295,7 +318,10 @@ fn restore_foreign_keys(keys: Vec<(String, String, String)>) {
     for (table, name, def) in keys {
         spi::run(
             "putting a foreign key back",
-            &format!("ALTER TABLE {table} ADD CONSTRAINT {} {def}", quote_ident(&name)),
+            &format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {} {def}",
+                quote_ident(&name)
+            ),
             &[],
         );
     }
