@@ -154,14 +154,27 @@ CREATE TABLE IF NOT EXISTS vcf.load_blocks (
     genotype_rows bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS load_blocks_batch_idx ON vcf.load_blocks (load_batch_id);
--- In the extension its rows are dumped like the other tables' (docs/operations.md); only an
--- extension script may mark them, and only there is the table an extension member.
+-- Where vcf.variants/genotypes cannot carry the client row guard (distributed by Citus, after
+-- vcf_distribute()), client COPY goes to these local tables, guarded the same way, and
+-- vcf.client_finish_load moves the rows as the owner (vcf.client_copy_targets() says which).
+-- They hold rows only inside a client load's transaction.
+CREATE TABLE IF NOT EXISTS vcf.client_variants (LIKE vcf.variants INCLUDING DEFAULTS);
+CREATE TABLE IF NOT EXISTS vcf.client_genotypes (LIKE vcf.genotypes INCLUDING DEFAULTS);
+COMMENT ON TABLE vcf.client_variants IS 'Staging for client (vcf-pg-loader) variant rows where vcf.variants is distributed by Citus; empty outside a client load''s transaction.';
+COMMENT ON TABLE vcf.client_genotypes IS 'Staging for client (vcf-pg-loader) genotype rows where vcf.genotypes is distributed by Citus; empty outside a client load''s transaction.';
+-- In the extension their rows are dumped like the other tables' (docs/operations.md; the
+-- staging tables are empty outside a load); only an extension script may mark them, and only
+-- there are the tables extension members.
 DO $$
+DECLARE
+    t regclass;
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                  AND objid = 'vcf.load_blocks'::pg_catalog.regclass AND deptype = 'e') THEN
-        PERFORM pg_catalog.pg_extension_config_dump('vcf.load_blocks', '');
-    END IF;
+    FOREACH t IN ARRAY ARRAY['vcf.load_blocks', 'vcf.client_variants', 'vcf.client_genotypes']::pg_catalog.regclass[] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND objid = t AND deptype = 'e') THEN
+            PERFORM pg_catalog.pg_extension_config_dump(t, '');
+        END IF;
+    END LOOP;
 END $$;
 COMMENT ON TABLE vcf.load_blocks IS 'Blocks of 2^20 variant ids reserved by each load (variant_id >> 20 = block), the transaction that reserved them, whether the load is finished, and the client rows the row guard admitted into each block';
 
@@ -181,16 +194,20 @@ COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 v
 -- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
 -- Owner only.
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
--- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
--- Citus deletes from it only after the shards' deletes ran over one connection per node.
-SET citus.multi_shard_modify_mode = 'sequential' AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     g bigint := 0;
     v bigint;
     b bigint;
     k bigint;
+    mode text := current_setting('citus.multi_shard_modify_mode', true);
 BEGIN
+    -- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
+    -- Citus deletes from it only after the shards' deletes ran over one connection per node.
+    -- (Set here, not in a SET clause: a non-superuser installer may not name an unknown setting.)
+    IF mode IS NOT NULL THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     IF EXISTS (SELECT 1 FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id) THEN
         FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id ORDER BY block LOOP
             DELETE FROM vcf.genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
@@ -204,7 +221,19 @@ BEGIN
     END IF;
     DELETE FROM vcf.variants WHERE load_batch_id = p_load_batch_id;
     GET DIAGNOSTICS v = ROW_COUNT;
+    -- A client load committed without its finish may have left rows in staging (Citus).
+    DELETE FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    v := v + k;
+    FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
+        DELETE FROM vcf.client_genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        g := g + k;
+    END LOOP;
     DELETE FROM vcf.load_batches WHERE load_batch_id = p_load_batch_id;
+    IF mode IS NOT NULL THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', mode, true);
+    END IF;
     RETURN g + v;
 END $$;
 COMMENT ON FUNCTION vcf.unload_batch(uuid) IS 'Delete a load''s genotypes (by its blocks of variant ids), variants and batch row; returns the rows removed. Owner only (vcf_unload and force call it).';
@@ -225,33 +254,46 @@ COMMENT ON FUNCTION vcf.rows_need_check() IS 'True unless the writer is the owne
 CREATE OR REPLACE FUNCTION vcf.client_rows_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
+    me xid8 := pg_current_xact_id();
     bad boolean;
+    bs bigint[];      -- the statement's (block, load or sample) groups ...
+    ks uuid[];
+    blocks bigint[];  -- ... and its rows per block
+    counts bigint[];
 BEGIN
-    -- (No temporary table for the groups: pg_temp belongs to the caller, and this runs as the owner.)
-    IF TG_TABLE_NAME = 'variants' THEN
-        WITH d AS (SELECT variant_id >> 20 AS b, load_batch_id AS k FROM new_rows GROUP BY 1, 2)
-        SELECT EXISTS (SELECT 1 FROM d LEFT JOIN vcf.load_blocks k ON k.block = d.b AND k.load_batch_id = d.k
-                                                              AND k.reserved_xid = pg_current_xact_id() AND NOT k.finished
-                        WHERE k.block IS NULL) INTO bad;
-        IF NOT bad THEN
-            UPDATE vcf.load_blocks k SET variant_rows = k.variant_rows + d.n
-              FROM (SELECT variant_id >> 20 AS b, count(*) AS n FROM new_rows GROUP BY 1) d WHERE k.block = d.b;
-        END IF;
+    -- The transition table is read by itself first (no temporary table: pg_temp belongs to
+    -- the caller, and this runs as the owner); the checks then join arrays, not the transition
+    -- table, to vcf.load_blocks and vcf.samples (reference tables on Citus, whose planner
+    -- cannot join a transition table).
+    IF TG_TABLE_NAME IN ('variants', 'client_variants') THEN
+        SELECT array_agg(d.b), array_agg(d.k) INTO bs, ks
+          FROM (SELECT variant_id >> 20 AS b, load_batch_id AS k FROM new_rows GROUP BY 1, 2) d;
+        SELECT EXISTS (SELECT 1 FROM unnest(bs, ks) AS d(b, k)
+                         LEFT JOIN vcf.load_blocks lb ON lb.block = d.b AND lb.load_batch_id = d.k
+                                                     AND lb.reserved_xid = me AND NOT lb.finished
+                        WHERE lb.block IS NULL) INTO bad;
     ELSE
-        WITH d AS (SELECT variant_id >> 20 AS b, anonymous_id AS a FROM new_rows GROUP BY 1, 2)
-        SELECT EXISTS (SELECT 1 FROM d
-                         LEFT JOIN vcf.load_blocks k ON k.block = d.b AND k.reserved_xid = pg_current_xact_id() AND NOT k.finished
-                         LEFT JOIN vcf.samples s ON s.load_batch_id = k.load_batch_id AND s.anonymous_id = d.a
+        SELECT array_agg(d.b), array_agg(d.a) INTO bs, ks
+          FROM (SELECT variant_id >> 20 AS b, anonymous_id AS a FROM new_rows GROUP BY 1, 2) d;
+        SELECT EXISTS (SELECT 1 FROM unnest(bs, ks) AS d(b, a)
+                         LEFT JOIN vcf.load_blocks lb ON lb.block = d.b AND lb.reserved_xid = me AND NOT lb.finished
+                         LEFT JOIN vcf.samples s ON s.load_batch_id = lb.load_batch_id AND s.anonymous_id = d.a
                         WHERE s.anonymous_id IS NULL) INTO bad;
-        IF NOT bad THEN
-            UPDATE vcf.load_blocks k SET genotype_rows = k.genotype_rows + d.n
-              FROM (SELECT variant_id >> 20 AS b, count(*) AS n FROM new_rows GROUP BY 1) d WHERE k.block = d.b;
-        END IF;
     END IF;
     IF bad THEN
         RAISE EXCEPTION 'rows of vcf.% must belong to an unfinished load claimed in this transaction (variant ids from its reserved blocks, its own samples)', TG_TABLE_NAME
             USING ERRCODE = '42501', HINT = 'Load with vcf-pg-loader load (or vcf_load); rows cannot be added to other loads.';
     END IF;
+    -- Count the admitted rows into their blocks (a statement's rows fall in one or two blocks).
+    SELECT array_agg(d.b), array_agg(d.n) INTO blocks, counts
+      FROM (SELECT variant_id >> 20 AS b, count(*) AS n FROM new_rows GROUP BY 1) d;
+    FOR i IN 1 .. coalesce(array_length(blocks, 1), 0) LOOP
+        IF TG_TABLE_NAME IN ('variants', 'client_variants') THEN
+            UPDATE vcf.load_blocks SET variant_rows = variant_rows + counts[i] WHERE block = blocks[i];
+        ELSE
+            UPDATE vcf.load_blocks SET genotype_rows = genotype_rows + counts[i] WHERE block = blocks[i];
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$;
 COMMENT ON FUNCTION vcf.client_rows_guard() IS 'Trigger: refuses client rows outside the blocks and samples of a load claimed in the same transaction (one check per statement).';
@@ -261,6 +303,23 @@ CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.variants REFERENCING NEW TA
 DROP TRIGGER IF EXISTS client_rows_guard ON vcf.genotypes;
 CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.genotypes REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT WHEN (vcf.rows_need_check()) EXECUTE FUNCTION vcf.client_rows_guard();
+DROP TRIGGER IF EXISTS client_rows_guard ON vcf.client_variants;
+CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.client_variants REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (vcf.rows_need_check()) EXECUTE FUNCTION vcf.client_rows_guard();
+DROP TRIGGER IF EXISTS client_rows_guard ON vcf.client_genotypes;
+CREATE TRIGGER client_rows_guard AFTER INSERT ON vcf.client_genotypes REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (vcf.rows_need_check()) EXECUTE FUNCTION vcf.client_rows_guard();
+
+-- Where a client load's COPY goes: vcf.variants/genotypes while they carry the row guard,
+-- else the guarded staging tables (a Citus coordinator).
+CREATE OR REPLACE FUNCTION vcf.client_copy_targets(OUT variants text, OUT genotypes text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN staged THEN 'vcf.client_variants' ELSE 'vcf.variants' END,
+           CASE WHEN staged THEN 'vcf.client_genotypes' ELSE 'vcf.genotypes' END
+      FROM (SELECT (SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'client_rows_guard' AND t.tgenabled <> 'D'
+                       AND t.tgrelid IN ('vcf.variants'::regclass, 'vcf.genotypes'::regclass)) < 2 AS staged) s
+$$;
+COMMENT ON FUNCTION vcf.client_copy_targets() IS 'The tables a client load COPYs into: vcf.variants/genotypes, or the guarded staging tables where those are distributed by Citus.';
 
 -- The load batch claimed in this very transaction by this login role, not yet finished,
 -- locked; else 42501. (A claim reserves a block recording the claiming transaction: a client
@@ -313,11 +372,11 @@ BEGIN
     END IF;
     -- Client rows are admitted by the row guard only: without it (vcf_distribute() removes it,
     -- Citus runs no such trigger on shards) no client load starts.
-    IF (SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'client_rows_guard' AND t.tgenabled <> 'D'
-           AND t.tgrelid IN ('vcf.variants'::regclass, 'vcf.genotypes'::regclass)) < 2 THEN
-        RAISE EXCEPTION 'client loads are off here: the row guard on vcf.variants/vcf.genotypes is missing or disabled'
+    IF (SELECT count(*) FROM pg_trigger t, vcf.client_copy_targets() c WHERE t.tgname = 'client_rows_guard' AND t.tgenabled <> 'D'
+           AND t.tgrelid IN (c.variants::regclass, c.genotypes::regclass)) < 2 THEN
+        RAISE EXCEPTION 'client loads are off here: the row guard on the tables client rows go to is missing or disabled'
             USING ERRCODE = '0A000',
-                  HINT = 'On a Citus coordinator (after vcf_distribute()) load with SELECT vcf_load(...) on the coordinator; elsewhere run vcf-pg-loader init-db again.';
+                  HINT = 'Run vcf-pg-loader init-db (or ALTER EXTENSION vcf_pg_loader UPDATE) again to restore it, or load with SELECT vcf_load(...).';
     END IF;
     opts := jsonb_build_object('force', p_options->'force', 'normalize', p_options->'normalize', 'genotypes', p_options->'genotypes');
     rows_replaced := 0;
@@ -416,9 +475,12 @@ DECLARE
 BEGIN
     IF coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false) THEN
         -- A superuser's rows skip the guard, which counts the others': count them here.
-        SELECT count(*) INTO nv FROM vcf.variants WHERE load_batch_id = p_load_batch_id;
+        SELECT (SELECT count(*) FROM vcf.variants WHERE load_batch_id = p_load_batch_id)
+             + (SELECT count(*) FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id) INTO nv;
         FOR blk IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
-            SELECT count(*) INTO k FROM vcf.genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
+            SELECT (SELECT count(*) FROM vcf.genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576)
+                 + (SELECT count(*) FROM vcf.client_genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576)
+              INTO k;
             ng := ng + k;
         END LOOP;
     ELSE
@@ -431,6 +493,16 @@ BEGIN
     END IF;
     IF p_records IS NULL OR p_records < 0 OR jsonb_typeof(coalesce(p_warnings, '{}'::jsonb)) <> 'object' THEN
         RAISE EXCEPTION 'invalid record count or warnings' USING ERRCODE = '22023';
+    END IF;
+    -- Staged rows (a Citus coordinator) move into the distributed tables, as the owner.
+    IF EXISTS (SELECT 1 FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id) THEN
+        INSERT INTO vcf.variants SELECT * FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id;
+        DELETE FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id;
+        FOR blk IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
+            INSERT INTO vcf.genotypes SELECT * FROM vcf.client_genotypes
+             WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
+            DELETE FROM vcf.client_genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
+        END LOOP;
     END IF;
     UPDATE vcf.load_batches SET variants = nv, genotypes = ng, records = p_records,
                                 warnings = coalesce(p_warnings, '{}'::jsonb)
@@ -608,6 +680,8 @@ DECLARE
     f regprocedure;
 BEGIN
     ALTER TABLE vcf.load_blocks OWNER TO vcf_pg_loader_owner;
+    ALTER TABLE vcf.client_variants OWNER TO vcf_pg_loader_owner;
+    ALTER TABLE vcf.client_genotypes OWNER TO vcf_pg_loader_owner;
     FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
               WHERE p.pronamespace IN ('vcf'::pg_catalog.regnamespace, 'phi_vault'::pg_catalog.regnamespace) ORDER BY p.oid LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO vcf_pg_loader_owner', f);
@@ -622,7 +696,7 @@ BEGIN
         'phi_vault.client_add_pseudonyms(uuid, text, uuid[], bytea[], bytea[])',
         'phi_vault.client_reveal(uuid, text)', 'phi_vault.client_lookup(bytea[])',
         'phi_vault.client_rotation_rows(text, integer, bigint)', 'phi_vault.client_rotate(uuid[], text[], bytea[], bytea[])',
-        'vcf.client_rows_guard()']::regprocedure[]
+        'vcf.client_rows_guard()', 'vcf.client_copy_targets()']::regprocedure[]
     LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
@@ -642,7 +716,8 @@ GRANT EXECUTE ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) TO p
 GRANT SELECT ON vcf.load_blocks TO phi_admin, phi_viewer;
 -- The client's binary COPY: rows of its own claimed load (vcf.client_rows_guard checks them).
 GRANT USAGE ON SCHEMA vcf, phi_vault TO vcf_loader;
-GRANT INSERT ON vcf.variants, vcf.genotypes TO vcf_loader;
+GRANT INSERT ON vcf.variants, vcf.genotypes, vcf.client_variants, vcf.client_genotypes TO vcf_loader;
+GRANT EXECUTE ON FUNCTION vcf.client_copy_targets() TO vcf_loader;
 -- The membership schema.sql gave a non-superuser installer for the ownership changes ends here.
 DO $$
 BEGIN

@@ -184,6 +184,37 @@ fn id_block(tx: &mut Transaction, batch: Uuid) -> Result<i64> {
         .get(0))
 }
 
+/// The tables this server takes client rows in: `vcf.variants`/`vcf.genotypes`, or guarded
+/// staging tables on a Citus coordinator (`vcf.client_copy_targets()`, 0.5.0; before it, the
+/// tables themselves). Only names this tool knows are accepted.
+fn copy_targets(tx: &mut Transaction) -> Result<(String, String)> {
+    let known: bool = tx
+        .query_one(
+            "SELECT pg_catalog.to_regprocedure('vcf.client_copy_targets()') IS NOT NULL",
+            &[],
+        )
+        .map_err(db("asking where client rows go"))?
+        .get(0);
+    if !known {
+        return Ok(("vcf.variants".into(), "vcf.genotypes".into()));
+    }
+    let row = tx
+        .query_one(
+            "SELECT variants, genotypes FROM vcf.client_copy_targets()",
+            &[],
+        )
+        .map_err(db("asking where client rows go"))?;
+    let (v, g): (String, String) = (row.get(0), row.get(1));
+    match (v.as_str(), g.as_str()) {
+        ("vcf.variants", "vcf.genotypes") | ("vcf.client_variants", "vcf.client_genotypes") => {
+            Ok((v, g))
+        }
+        _ => Err(CliError::new(format!(
+            "the server names unexpected tables for client rows ({v}, {g})"
+        ))),
+    }
+}
+
 fn copy(tx: &mut Transaction, table: &str, columns: &[&str], bytes: &[u8]) -> Result<u64> {
     let sql = format!(
         "COPY {table} ({}) FROM STDIN (FORMAT binary)",
@@ -218,6 +249,7 @@ fn rows(
         samples: samples.iter().map(|u| *u.as_bytes()).collect(),
     };
     let texts: Vec<String> = samples.iter().map(|u| u.to_string()).collect();
+    let (to_variants, to_genotypes) = copy_targets(tx)?;
     let first = [id_block(tx, batch)?, id_block(tx, batch)?];
     let mut pipe = Pipeline::spawn(reader, opts, texts, sink, LIMITS, first);
     let (mut nv, mut ng, mut records) = (0i64, 0i64, 0u64);
@@ -239,9 +271,9 @@ fn rows(
                 "internal error: the pipeline returned rows, not COPY data",
             ));
         };
-        let v = copy(tx, "vcf.variants", &VARIANT_COLUMNS, &variants)?;
+        let v = copy(tx, &to_variants, &VARIANT_COLUMNS, &variants)?;
         let g = if b.genotypes > 0 {
-            copy(tx, "vcf.genotypes", &GENOTYPE_COLUMNS, &genotypes)?
+            copy(tx, &to_genotypes, &GENOTYPE_COLUMNS, &genotypes)?
         } else {
             0
         };
