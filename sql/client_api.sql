@@ -137,6 +137,28 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION phi_vault.verify_audit_chain(bigint, bytea, xid8) IS 'Recomputes the audit hash chain in chain order and checks its head and, if given, an anchor (audit_id, hash, xid) from the server log: ok, rows checked, first row that does not verify';
 
+-- ---------------------------------------------------------------- the vault's guard
+-- Mappings are immutable but for their crypto columns, which only rotation changes (with
+-- vcf_pg_loader.internal_rotation on, in the owner's context): phi_vault.sample_id_mapping_guard
+-- refuses everything else. For an UPDATE that changes only crypto columns during rotation the
+-- guard would pass, so its trigger's WHEN (evaluated in C) skips the PL/pgSQL call for those
+-- rows: one call per row made rotation 0.7x a plain UPDATE of the same columns.
+DROP TRIGGER IF EXISTS sample_id_mapping_immutable ON phi_vault.sample_id_mapping;
+CREATE TRIGGER sample_id_mapping_immutable BEFORE DELETE ON phi_vault.sample_id_mapping
+    FOR EACH ROW EXECUTE FUNCTION phi_vault.sample_id_mapping_guard();
+DROP TRIGGER IF EXISTS sample_id_mapping_immutable_update ON phi_vault.sample_id_mapping;
+CREATE TRIGGER sample_id_mapping_immutable_update BEFORE UPDATE ON phi_vault.sample_id_mapping
+    FOR EACH ROW WHEN (NEW.mapping_id IS DISTINCT FROM OLD.mapping_id
+                       OR NEW.anonymous_id IS DISTINCT FROM OLD.anonymous_id
+                       OR NEW.source_file IS DISTINCT FROM OLD.source_file
+                       OR NEW.file_sha256 IS DISTINCT FROM OLD.file_sha256
+                       OR NEW.load_batch_id IS DISTINCT FROM OLD.load_batch_id
+                       OR NEW.created_at IS DISTINCT FROM OLD.created_at
+                       OR NEW.created_by IS DISTINCT FROM OLD.created_by
+                       OR NEW.original_id IS DISTINCT FROM OLD.original_id
+                       OR coalesce(pg_catalog.current_setting('vcf_pg_loader.internal_rotation', true), '') OPERATOR(pg_catalog.<>) 'on')
+    EXECUTE FUNCTION phi_vault.sample_id_mapping_guard();
+
 -- ---------------------------------------------------------------- loads
 -- Which load reserved which block of 2^20 variant ids (vcf.variant_id_block_seq): unloads
 -- delete genotypes by the load's own blocks (no join that another load's ids could reach),

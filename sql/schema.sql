@@ -122,8 +122,7 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER sample_id_mapping_immutable BEFORE UPDATE OR DELETE ON phi_vault.sample_id_mapping
-    FOR EACH ROW EXECUTE FUNCTION phi_vault.sample_id_mapping_guard();
+-- (Its triggers are created in sql/client_api.sql, which updates re-run.)
 
 ALTER TABLE phi_vault.sample_id_mapping ENABLE ROW LEVEL SECURITY;
 CREATE POLICY phi_admin_reads ON phi_vault.sample_id_mapping FOR SELECT

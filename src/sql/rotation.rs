@@ -57,27 +57,31 @@ fn lock_out_loads() {
     );
 }
 
-/// Re-seal up to `limit` stale rows; returns (rows read, rows written). Runs as the owner.
+/// Re-seal up to `limit` stale rows with `mapping_id > after`, in `mapping_id` order; returns
+/// (rows read, rows written, the last mapping_id read). Runs as the owner.
 ///
-/// One heap write per row: rows are read without a lock through the `key_id` index (stale
-/// rows only, so rotated rows are never read again) and written by one `UPDATE … FROM` that
-/// applies each new envelope only if the row is still under the key it was read under — a
-/// concurrent rotator or writer wins, never a lost update. A row another session holds is
-/// waited for by that UPDATE.
-fn reseal_rows(keys: &LoadedKeys, limit: i32) -> (i64, i64) {
+/// One heap write per row, one visit per row per pass: rows are read without a lock in
+/// primary-key order from a cursor (rows behind it — rotated, or their dead versions — are
+/// never read again; a key_id index scan would walk the dead entries of every earlier batch)
+/// and written by one `UPDATE … FROM` that applies each new envelope only if the row is still
+/// under the key it was read under — a concurrent rotator or writer wins, never a lost update.
+/// A row another session holds is waited for by that UPDATE.
+fn reseal_rows(keys: &LoadedKeys, limit: i32, after: i64) -> (i64, i64, i64) {
     let active = keys.keyring.active_key_id().to_string();
-    // The stale rows through the key_id index (a plan that cannot depend on statistics: a
-    // sequential scan would read every rotated row again on every batch).
+    // The primary-key order, whatever the statistics say (a sequential or bitmap scan would
+    // read every row again on every batch).
     spi::run(
         "planning the rotation read",
-        "SELECT pg_catalog.set_config('enable_seqscan', 'off', true)",
+        "SELECT pg_catalog.set_config('enable_seqscan', 'off', true), pg_catalog.set_config('enable_bitmapscan', 'off', true)",
         &[],
     );
     let rows = spi::rows(
         "reading rows to rotate",
         "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id, key_id FROM phi_vault.sample_id_mapping
-          WHERE key_id OPERATOR(pg_catalog.<) $1 OR key_id OPERATOR(pg_catalog.>) $1 OR key_id IS NULL LIMIT $2",
-        &[active.clone().into(), limit.into()],
+          WHERE mapping_id OPERATOR(pg_catalog.>) $3
+            AND (key_id OPERATOR(pg_catalog.<) $1 OR key_id OPERATOR(pg_catalog.>) $1 OR key_id IS NULL)
+          ORDER BY mapping_id LIMIT $2",
+        &[active.clone().into(), limit.into(), after.into()],
         |r| {
             (
                 r.req::<i64>(1),
@@ -89,9 +93,9 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32) -> (i64, i64) {
         },
     );
     let n = rows.len();
-    if n == 0 {
-        return (0, 0);
-    }
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return (0, 0, after);
+    };
     let (mut ids, mut encs, mut ivs, mut hmacs, mut olds) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -133,18 +137,19 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32) -> (i64, i64) {
         "SELECT pg_catalog.set_config('vcf_pg_loader.internal_rotation', 'off', true)",
         &[],
     );
-    (n as i64, written)
+    (n as i64, written, last)
 }
 
 /// The last pass: loads locked out, locked rows waited for, everything left re-sealed.
 fn reseal_rest(keys: &LoadedKeys, batch_size: i32) -> i64 {
     lock_out_loads();
     vault::reseal_source_paths(keys);
-    let mut total = 0;
+    let (mut total, mut cursor) = (0, 0);
     loop {
         check_for_interrupts!();
-        let (read, written) = reseal_rows(keys, batch_size);
+        let (read, written, last) = reseal_rows(keys, batch_size, cursor);
         total += written;
+        cursor = last;
         if read < batch_size as i64 {
             return total;
         }
@@ -188,6 +193,12 @@ fn phi_rotate_key(batch_size: default!(i32, 1000), dry_run: default!(bool, false
     total
 }
 
+thread_local! {
+    /// (active key id, last mapping_id rotated) of this backend's online rotation. Only a
+    /// speed-up: the last pass reads from the first row, so a stale cursor loses nothing.
+    static ONLINE_CURSOR: std::cell::RefCell<Option<(String, i64)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// One transaction of `phi_rotate_key_online` (the procedure commits between calls):
 /// a batch while a full batch of stale rows is found, else the last pass. Returns
 /// rows re-sealed; 0 means none are left (the procedure stops there).
@@ -202,10 +213,18 @@ fn phi_rotate_key_batch(batch_size: default!(i32, 1000)) -> i64 {
     let n = as_owner(|| {
         // A full batch: more may remain, commit this one first. Else the last pass rotates
         // the rest with loads locked out (0 from it: nothing was left).
-        let (read, written) = reseal_rows(&keys, batch_size);
+        // Batches go on from this backend's cursor for the active key (the procedure calls
+        // this again and again in one session); the last pass starts from the first row.
+        let after = ONLINE_CURSOR.with(|c| match &*c.borrow() {
+            Some((key, id)) if *key == active => *id,
+            _ => 0,
+        });
+        let (read, written, last) = reseal_rows(&keys, batch_size, after);
         if read == batch_size as i64 && written > 0 {
+            ONLINE_CURSOR.with(|c| *c.borrow_mut() = Some((active.clone(), last)));
             return written;
         }
+        ONLINE_CURSOR.with(|c| *c.borrow_mut() = None);
         written + reseal_rest(&keys, batch_size)
     });
     if n > 0 {
