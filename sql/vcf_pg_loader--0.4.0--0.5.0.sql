@@ -37,6 +37,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     id bigint;
 BEGIN
+    PERFORM vcf.citus_fence();
     -- The caller's current_user is gone inside SECURITY DEFINER: the trigger names the login.
     INSERT INTO phi_vault.audit_log ("current_user", operation, detail)
     VALUES (session_user, p_operation, coalesce(p_detail, '{}'::jsonb))
@@ -61,6 +62,7 @@ DECLARE
     h bytea;
     n bigint := 0;
 BEGIN
+    PERFORM vcf.citus_fence();
     SELECT last_seq, max_id, last_hash INTO head FROM phi_vault.audit_chain_head FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
@@ -224,6 +226,7 @@ DECLARE
     k bigint;
     mode text := current_setting('citus.multi_shard_modify_mode', true);
 BEGIN
+    PERFORM vcf.citus_fence();
     -- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
     -- Citus deletes from it only after the shards' deletes ran over one connection per node.
     -- (Set here, not in a SET clause: a non-superuser installer may not name an unknown setting.)
@@ -283,6 +286,7 @@ DECLARE
     blocks bigint[];  -- ... and its rows per block
     counts bigint[];
 BEGIN
+    PERFORM vcf.citus_fence();
     -- The transition table is read by itself first (no temporary table: pg_temp belongs to
     -- the caller, and this runs as the owner); the checks then join arrays, not the transition
     -- table, to vcf.load_blocks and vcf.samples (reference tables on Citus, whose planner
@@ -351,6 +355,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     b vcf.load_batches;
 BEGIN
+    PERFORM vcf.citus_fence();
     SELECT * INTO b FROM vcf.load_batches
      WHERE load_batch_id = p_load_batch_id AND loaded_by_session = session_user
        AND EXISTS (SELECT 1 FROM vcf.load_blocks k WHERE k.load_batch_id = p_load_batch_id
@@ -381,6 +386,7 @@ DECLARE
     opts jsonb;
     n bigint;
 BEGIN
+    PERFORM vcf.citus_fence();
     IF p_file_sha256 IS NULL OR p_file_sha256 !~ '^[0-9a-f]{64}$' THEN
         RAISE EXCEPTION 'invalid file_sha256: 64 lower-case hex digits expected' USING ERRCODE = '22023';
     END IF;
@@ -516,16 +522,20 @@ BEGIN
     IF p_records IS NULL OR p_records < 0 OR jsonb_typeof(coalesce(p_warnings, '{}'::jsonb)) <> 'object' THEN
         RAISE EXCEPTION 'invalid record count or warnings' USING ERRCODE = '22023';
     END IF;
-    -- Staged rows (a Citus coordinator) move into the distributed tables, as the owner.
+    -- Staged rows (a Citus coordinator) move into the distributed tables, as the owner: the
+    -- load's variants, and its genotypes block by block (genotype rows may come without
+    -- variant rows); none of the load's rows stays behind in staging.
     IF EXISTS (SELECT 1 FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id) THEN
         INSERT INTO vcf.variants SELECT * FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id;
         DELETE FROM vcf.client_variants WHERE load_batch_id = p_load_batch_id;
-        FOR blk IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
+    END IF;
+    FOR blk IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id LOOP
+        IF EXISTS (SELECT 1 FROM vcf.client_genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576) THEN
             INSERT INTO vcf.genotypes SELECT * FROM vcf.client_genotypes
              WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
             DELETE FROM vcf.client_genotypes WHERE variant_id >= blk * 1048576 AND variant_id < (blk + 1) * 1048576;
-        END LOOP;
-    END IF;
+        END IF;
+    END LOOP;
     UPDATE vcf.load_batches SET variants = nv, genotypes = ng, records = p_records,
                                 warnings = coalesce(p_warnings, '{}'::jsonb)
      WHERE load_batch_id = p_load_batch_id;
@@ -606,6 +616,7 @@ CREATE OR REPLACE FUNCTION phi_vault.client_reveal(p_anonymous_id uuid, p_reason
                                                    OUT original_id_encrypted bytea, OUT original_id text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 BEGIN
+    PERFORM vcf.citus_fence();
     IF p_reason IS NULL OR btrim(p_reason) = '' THEN
         -- The refusal's trace survives the rollback: the server log, as phi_reverse_lookup's.
         RAISE LOG 'vcf_pg_loader audit: reverse_lookup by %: refused: no reason given', session_user;
@@ -624,6 +635,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET clie
 DECLARE
     ids uuid[];
 BEGIN
+    PERFORM vcf.citus_fence();
     SELECT coalesce(array_agg(m.anonymous_id ORDER BY m.mapping_id), '{}') INTO ids
       FROM phi_vault.sample_id_mapping m WHERE m.original_id_hmac = ANY (p_blind_index);
     PERFORM phi_vault.append_audit('lookup', jsonb_build_object('matches', cardinality(ids), 'method', 'client'));
@@ -639,6 +651,7 @@ CREATE OR REPLACE FUNCTION phi_vault.client_rotation_rows(p_active_key_id text, 
 RETURNS TABLE (mapping_id bigint, anonymous_id uuid, key_id text, original_id_encrypted bytea)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 BEGIN
+    PERFORM vcf.citus_fence();
     IF p_active_key_id IS NULL OR p_active_key_id !~ '^[0-9a-f]{8}$' OR p_limit IS NULL OR p_limit < 1 THEN
         RAISE EXCEPTION 'invalid active key id or batch size' USING ERRCODE = '22023';
     END IF;
@@ -659,6 +672,7 @@ DECLARE
     active text;
     n bigint;
 BEGIN
+    PERFORM vcf.citus_fence();
     IF cardinality(p_anonymous_ids) IS DISTINCT FROM cardinality(p_old_key_ids)
        OR cardinality(p_anonymous_ids) IS DISTINCT FROM cardinality(p_envelopes)
        OR cardinality(p_anonymous_ids) IS DISTINCT FROM cardinality(p_blind_index) THEN
@@ -718,7 +732,7 @@ BEGIN
         'phi_vault.client_add_pseudonyms(uuid, text, uuid[], bytea[], bytea[])',
         'phi_vault.client_reveal(uuid, text)', 'phi_vault.client_lookup(bytea[])',
         'phi_vault.client_rotation_rows(text, integer, bigint)', 'phi_vault.client_rotate(uuid[], text[], bytea[], bytea[])',
-        'vcf.client_rows_guard()', 'vcf.client_copy_targets()']::regprocedure[]
+        'vcf.client_rows_guard()', 'vcf.client_copy_targets()', 'vcf.citus_fence()']::regprocedure[]
     LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;

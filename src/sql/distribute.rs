@@ -230,8 +230,9 @@ fn require_workers() -> Vec<String> {
 fn provision_owner_login() {
     let (password, verifier) = scram::new_credential();
     // The verifier is base64 and '$:' only: no quoting can be broken.
+    // Not even the verifier in a worker's statement log.
     let alter = format!(
-        "SET LOCAL citus.enable_ddl_propagation TO off; ALTER ROLE vcf_pg_loader_owner LOGIN PASSWORD '{verifier}'"
+        "SET LOCAL log_statement TO none; SET LOCAL citus.enable_ddl_propagation TO off; ALTER ROLE vcf_pg_loader_owner LOGIN PASSWORD '{verifier}'"
     );
     on_workers("giving the owner role LOGIN on the workers", &alter);
     spi::run(
@@ -249,21 +250,22 @@ fn provision_owner_login() {
 /// The client row guard (statement triggers with transition tables) cannot run on shards:
 /// Citus refuses to distribute tables with triggers. Without it, loader roles lose their
 /// direct INSERT (the CLI's COPY); `vcf_load` writes as the owner through Citus.
+/// On the coordinator and on the workers' copies alike (the workers' tables are the shells
+/// of the distributed tables there), so no node answers that client rows may go to them.
 fn drop_client_row_guard() {
     for t in DISTRIBUTED {
-        if is_distributed(t) {
-            continue; // done by an earlier run (Citus refuses trigger DDL on it now)
+        let revoke = format!("REVOKE INSERT ON {t} FROM vcf_loader");
+        let drop = format!("DROP TRIGGER IF EXISTS client_rows_guard ON {t}");
+        if !is_distributed(t) {
+            // (Citus refuses trigger DDL on a distributed table: done by the first run.)
+            spi::run("removing the client row guard", &drop, &[]);
+            on_workers(
+                "removing the client row guard on the workers",
+                &format!("SET LOCAL citus.enable_ddl_propagation TO off; {drop}; {revoke}"),
+            );
         }
-        spi::run(
-            "removing the client row guard",
-            &format!("DROP TRIGGER IF EXISTS client_rows_guard ON {t}"),
-            &[],
-        );
-        spi::run(
-            "revoking direct inserts",
-            &format!("REVOKE INSERT ON {t} FROM vcf_loader"),
-            &[],
-        );
+        // Again on every run (Citus carries it to the shards and the workers' shells).
+        spi::run("revoking direct inserts", &revoke, &[]);
     }
 }
 

@@ -188,7 +188,23 @@ pub fn as_owner<R>(f: impl FnOnce() -> R) -> R {
         pin_search_path();
         restore
     };
+    citus_fence();
     f()
+}
+
+/// On a Citus cluster, `vcf.citus_fence()`: refuse on a worker, and pin the owner's
+/// search_path on the worker connections Citus opens for it (Citus would otherwise replay the
+/// caller's propagated `SET LOCAL search_path` there first). Nothing without Citus.
+fn citus_fence() {
+    // SAFETY: a syscache lookup.
+    if unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) } == pg_sys::InvalidOid {
+        return;
+    }
+    super::spi::run(
+        "fencing the owner's Citus connections",
+        "SELECT vcf.citus_fence()",
+        &[],
+    );
 }
 
 /// Whether this connection may receive identifiers under `require_ssl`: a Unix-socket

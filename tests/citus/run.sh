@@ -36,6 +36,11 @@ one() { on "$C" single "$@"; }    # one node, no Citus
 # as ROLE DB SQL: over loopback TCP as a login role (trusted from loopback, like a private network)
 as() { local role=$1 db=$2; shift 2; psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$C user=$role dbname=$db" "$@" 2>&1; }
 
+# as_script ROLE DB < SQL: a psql script (\gset allowed) as ROLE over loopback TCP
+as_script() { psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$C user=$1 dbname=$2" 2>&1; }
+# worker_as ROLE PORT SQL…: a login role's own connection to a worker
+worker_as() { local role=$1 port=$2; shift 2; psql -X -q -At -v ON_ERROR_STOP=1 "host=localhost port=$port user=$role dbname=dist" "$@" 2>&1; }
+
 # --- the cluster --------------------------------------------------------------------------
 for p in "$C" "$W1" "$W2"; do on "$p" postgres -c "CREATE DATABASE dist" >/dev/null; done
 on "$C" postgres -c "CREATE DATABASE single" >/dev/null
@@ -56,6 +61,9 @@ check "vcf_distribute() refuses a non-superuser (42501)" "42501" \
     "$(co -c "CREATE ROLE dist_loader LOGIN IN ROLE vcf_loader" >/dev/null; as dist_loader dist -c "\\set VERBOSITY sqlstate" -c "SELECT * FROM vcf_distribute()" | tail -1 | awk '{print $NF}')"
 check "vcf_distribute() refuses where Citus is absent (0A000)" "0A000" \
     "$(one -c "\\set VERBOSITY sqlstate" -c "SELECT * FROM vcf_distribute()" | tail -1 | awk '{print $NF}')"
+# Workers that log every statement, as a hospital's may: vcf_distribute must leave no
+# credential in their logs.
+for p in "$W1" "$W2"; do on "$p" dist -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null; done
 layout=$(co -c "SELECT relation || ': ' || layout FROM vcf_distribute(8)")
 echo "$layout" | sed 's/^/  /'
 check "vcf_distribute(8): variants and genotypes distributed and colocated on variant_id" "vcf.genotypes h variant_id 8|vcf.variants h variant_id 8" \
@@ -75,6 +83,11 @@ check "the owner's worker password: not accepted without it (scram)" "refused" \
 check "the owner's worker password: only in the coordinator's pg_dist_authinfo, hidden from loaders" "1 0 0 permission denied" \
     "$(co -c "SELECT count(*) FROM pg_dist_authinfo WHERE rolename = 'vcf_pg_loader_owner'") $(on "$W1" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(on "$W2" dist -c "SELECT count(*) FROM pg_dist_authinfo") $(as dist_loader dist -c "SELECT * FROM pg_dist_authinfo" | grep -o 'permission denied' | head -1)"
 check "vcf_distribute again: no change, no error" "$layout" "$(co -c "SELECT relation || ': ' || layout FROM vcf_distribute(8)")"
+pwd_=$(co -c "SELECT substring(authinfo FROM 'password=(.*)') FROM pg_dist_authinfo WHERE rolename = 'vcf_pg_loader_owner'")
+check "no node's log holds the owner's worker password or its verifier (workers log every statement)" "0 0" \
+    "$(cat "$D"/*/server.log | grep -cF "$pwd_") $(cat "$D"/*/server.log | grep -c 'SCRAM-SHA-256')"
+check "the workers' copies of variants/genotypes: no INSERT for loaders, no row guard (as on the coordinator)" "f f 0 f f 0" \
+    "$(for p in "$W1" "$W2"; do on "$p" dist -c "SELECT has_table_privilege('vcf_loader', 'vcf.variants', 'INSERT') || ' ' || has_table_privilege('vcf_loader', 'vcf.genotypes', 'INSERT') || ' ' || (SELECT count(*) FROM pg_trigger WHERE tgname = 'client_rows_guard' AND tgrelid IN ('vcf.variants'::regclass, 'vcf.genotypes'::regclass))"; done | tr '\n' ' ' | sed 's/ $//')"
 check "the first load moved to the shards: the coordinator's shell tables hold no rows" "0" \
     "$(co -c "SELECT sum(pg_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = 'vcf'::regnamespace AND c.relkind = 'r' AND (c.relname LIKE 'variants%' OR c.relname = 'genotypes')")"
 
@@ -134,6 +147,59 @@ NAMES="WITH c AS MATERIALIZED ($CARRIER_IDS) SELECT string_agg(n, ' ' ORDER BY n
 r1=$(one -c "$NAMES"); check "the carriers' pseudonyms, revealed on the coordinator: the same names as on one node ($r1)" "$r1" "$(co -c "$NAMES")"
 ALLNAMES="WITH s AS MATERIALIZED (SELECT anonymous_id FROM vcf.samples) SELECT string_agg(n, ' ' ORDER BY n) FROM (SELECT phi_reverse_lookup(anonymous_id, 'citus test') AS n FROM s) r"
 check "every sample's pseudonym reveals the same name as on one node" "$(one -c "$ALLNAMES")" "$(co -c "$ALLNAMES")"
+
+# --- attacks by lesser roles on the cluster ---------------------------------------------------
+# A loader with a schema of her own makes Citus replay SET LOCAL search_path at the start of
+# the owner's worker connections (citus.propagate_set_commands = local), with her own
+# lock_shard_resources() that Citus' worker commands call unqualified: it must never run as
+# the owner. (Red without vcf.citus_fence: it ran as vcf_pg_loader_owner on the workers.)
+co -c "CREATE SCHEMA mallory AUTHORIZATION dist_loader" >/dev/null
+as dist_loader dist -c "GRANT USAGE ON SCHEMA mallory TO PUBLIC" -c "CREATE TABLE mallory.seen (who name, port int)" -c "GRANT INSERT ON mallory.seen TO PUBLIC" \
+   -c "CREATE FUNCTION mallory.lock_shard_resources(lock_mode integer, shard_id bigint[]) RETURNS void LANGUAGE plpgsql AS \$f\$
+       BEGIN
+         IF current_user = 'vcf_pg_loader_owner' THEN RAISE LOG 'pwned as % on port %', current_user, inet_server_port(); END IF;
+         PERFORM pg_catalog.lock_shard_resources(lock_mode, shard_id);
+       END \$f\$" >/dev/null
+{ grep '^#' "$FX/data/multiallelic.vcf" | sed '1a ##note=attack' ; grep -v '^#' "$FX/data/multiallelic.vcf"; } > "$OUT/files/attack.vcf"; chmod 0644 "$OUT/files/attack.vcf"
+victim=$(co -c "SELECT load_batch_id FROM vcf.load_batches ORDER BY genotypes DESC LIMIT 1")
+out=$(as_script dist_loader dist <<SQL
+SET citus.propagate_set_commands = 'local';
+BEGIN;
+SET LOCAL search_path = mallory, pg_catalog;
+SELECT variants FROM public.vcf_load('$OUT/files/attack.vcf');
+COMMIT;
+SQL
+)
+check "a loader's propagated SET LOCAL search_path: none of her code runs as the owner on a worker" "0" \
+    "$(cat "$D"/w1/server.log "$D"/w2/server.log | grep -c 'pwned as')"
+check "… the load went through, and the victim's load is intact" "t" "$(co -c "SELECT bool_and(ok) FROM vcf_validate('$victim')")"
+# The client API on a worker: refused, and no audit row there.
+co -c "CREATE ROLE dist_admin LOGIN IN ROLE phi_admin" >/dev/null
+check "phi_vault.client_reveal on a worker: refused (0A000)" "ERROR:  0A000" \
+    "$(worker_as dist_admin "$W1" -c "\\set VERBOSITY sqlstate" -c "SELECT * FROM phi_vault.client_reveal(gen_random_uuid(), 'worker test')" | tail -1)"
+check "phi_vault.client_lookup on a worker: refused (0A000)" "ERROR:  0A000" \
+    "$(worker_as dist_admin "$W1" -c "\\set VERBOSITY sqlstate" -c "SELECT * FROM phi_vault.client_lookup(ARRAY['\\x00112233445566778899aabbccddeeff'::bytea])" | tail -1)"
+check "phi_vault.seal_audit on a worker: refused (0A000)" "ERROR:  0A000" \
+    "$(worker_as dist_loader "$W2" -c "\\set VERBOSITY sqlstate" -c "SELECT phi_vault.seal_audit()" | tail -1)"
+check "vcf.client_claim_load on a worker: refused (0A000)" "ERROR:  0A000" \
+    "$(worker_as dist_loader "$W2" -c "\\set VERBOSITY sqlstate" -c "SELECT * FROM vcf.client_claim_load(repeat('a', 64), 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"all\"}')" | tail -1)"
+# A client load of genotype rows without variant rows: finish moves them all; staging empty.
+out=$(as_script dist_loader dist <<'SQL'
+BEGIN;
+SELECT load_batch_id AS l FROM vcf.client_claim_load(encode(sha256('citus-strand-test'::bytea), 'hex'), 10, '{"force": false, "normalize": false, "genotypes": "all"}') \gset
+SELECT vcf.client_reserve_block(:'l') AS blk \gset
+SELECT gen_random_uuid() AS a \gset
+SELECT phi_vault.client_add_pseudonyms(:'l', 'x.vcf', ARRAY[:'a'::uuid], ARRAY['P480101'::bytea || decode(md5('1') || md5('2') || md5('3'), 'hex')], ARRAY[decode(md5('4'), 'hex')]);
+SELECT vcf.client_describe_load(:'l', 'x.vcf', 'VCFv4.2', NULL, NULL, '##fileformat=VCFv4.2', ARRAY[:'a'::uuid]);
+INSERT INTO vcf.client_genotypes (variant_id, anonymous_id, gt, alt_dosage) VALUES (:blk * 1048576, :'a', '0/1', 1), (:blk * 1048576 + 1, :'a', '1/1', 2);
+SELECT vcf.client_finish_load(:'l', 0, 2, 2, '{}');
+COMMIT;
+SQL
+)
+sid=$(co -c "SELECT load_batch_id FROM vcf.load_batches WHERE file_sha256 = encode(sha256('citus-strand-test'::bytea), 'hex')")
+check "a client load of genotypes alone: all moved to the shards, staging empty, validate ok" "0 t" \
+    "$(co -c "SELECT count(*) FROM vcf.client_genotypes") $(co -c "SELECT bool_and(ok) FROM vcf_validate('$sid') WHERE \"check\" IN ('variant_rows', 'genotype_rows')" 2>&1 | tail -1)"
+co -c "SELECT vcf_unload('$sid')" >/dev/null
 
 # --- what the workers hold -------------------------------------------------------------------
 for p in "$W1" "$W2"; do on "$p" dist -c "CHECKPOINT" >/dev/null; done
