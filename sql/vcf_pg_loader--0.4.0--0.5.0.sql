@@ -32,6 +32,30 @@ END $$;
 -- left pending, like the library's rows until their commit. Nothing here waits on the chain
 -- head, so no open transaction of any role holds up another's audited work. Not callable by
 -- clients.
+-- ---------------------------------------------------------------- Citus fence
+-- On a Citus cluster (vcf_distribute), called first by everything that acts as the owner:
+-- - the vault, the audit log and loads live on the coordinator: refuse on a worker;
+-- - Citus opens the owner's worker connections inside the caller's transaction and, with
+--   citus.propagate_set_commands = 'local' (a user setting), replays the caller's SET LOCAL
+--   commands there first — a SET LOCAL search_path would make the owner's worker sessions
+--   resolve Citus' own unqualified calls to the caller's functions. So the owner's
+--   search_path is propagated through Citus here, after the caller's, to every connection of
+--   the transaction and every one it opens later. (Without Citus: nothing to do.)
+CREATE OR REPLACE FUNCTION vcf.citus_fence() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RETURN;
+    END IF;
+    IF NOT pg_catalog.citus_is_coordinator() THEN
+        RAISE EXCEPTION 'vcf_pg_loader works on the Citus coordinator only, and this node is a worker'
+            USING ERRCODE = '0A000', HINT = 'Connect to the coordinator: keys, the vault, the audit log and loads live there.';
+    END IF;
+    SET LOCAL citus.propagate_set_commands TO 'local';
+    SET LOCAL search_path TO pg_catalog, pg_temp;
+END $$;
+COMMENT ON FUNCTION vcf.citus_fence() IS 'On Citus: refuses on a worker, and pins the owner''s search_path on its worker connections (after any SET LOCAL a caller propagated). Owner only; a no-op without Citus.';
+
 CREATE OR REPLACE FUNCTION phi_vault.append_audit(p_operation text, p_detail jsonb) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

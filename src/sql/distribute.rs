@@ -230,9 +230,10 @@ fn require_workers() -> Vec<String> {
 fn provision_owner_login() {
     let (password, verifier) = scram::new_credential();
     // The verifier is base64 and '$:' only: no quoting can be broken.
-    // Not even the verifier in a worker's statement log.
+    // (A worker with log_statement = ddl or all logs this text: the verifier, never the
+    // password, which a verifier does not reveal — it is 32 random bytes.)
     let alter = format!(
-        "SET LOCAL log_statement TO none; SET LOCAL citus.enable_ddl_propagation TO off; ALTER ROLE vcf_pg_loader_owner LOGIN PASSWORD '{verifier}'"
+        "SET LOCAL citus.enable_ddl_propagation TO off; ALTER ROLE vcf_pg_loader_owner LOGIN PASSWORD '{verifier}'"
     );
     on_workers("giving the owner role LOGIN on the workers", &alter);
     spi::run(
