@@ -27,6 +27,7 @@ RESULTS=$WORK/results.tsv
 
 start_cluster
 say "installing the release build (make test installs a debug build into the same server)"
+library_aside
 (cd "$REPO" && cargo pgrx install --release --pg-config "$PG_CONFIG" | tail -1)
 as_root pg_ctlcluster 15 main restart  # backends load the new library
 install -d -m 0755 "$WORK"

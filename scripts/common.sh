@@ -48,6 +48,16 @@ start_cluster() {
     fi
 }
 
+# Before `cargo pgrx install`: it writes the library in place, and a running server that
+# preloaded it (the demo cluster) would crash on its next page fault into the rewritten file.
+# A rename keeps the file that server mapped alive under another name.
+library_aside() {
+    local lib
+    lib="$("$PG_CONFIG" --pkglibdir)/vcf_pg_loader.so"
+    if [ -f "$lib" ]; then as_root mv -f "$lib" "$(dirname "$lib")/.vcf_pg_loader.so.in-use"; fi
+    return 0
+}
+
 # as_pg CMD: a shell command as the server user (the cluster's owner).
 as_pg() { as_root su postgres -c "$*"; }
 psql_pg() { as_pg "psql -X -v ON_ERROR_STOP=1 $*"; }

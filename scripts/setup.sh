@@ -10,6 +10,7 @@ install_missing
 
 say "building and installing vcf_pg_loader (release)"
 cd "$REPO"
+library_aside
 cargo pgrx install --release --pg-config "$PG_CONFIG" | tail -2
 say "building and installing the companion CLI vcf-pg-loader (release) to /usr/local/bin"
 cargo build --release -p vcf-pg-loader 2>&1 | tail -1

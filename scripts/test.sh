@@ -33,6 +33,7 @@ restore_installation() {
     fi
 }
 trap restore_installation EXIT
+
 PASSED=0
 FAILED=0
 STEPS_FAILED=()
@@ -115,6 +116,7 @@ pg_test() {
     local d=/var/lib/postgresql/vcf_pg_loader_pgrx_test
     as_root rm -rf "$d"
     as_root install -d -o postgres -g postgres -m 0700 "$d"
+    library_aside
     cargo pgrx test pg15 --runas postgres --pgdata "$d"
 }
 run pg_test pg_test
@@ -122,6 +124,7 @@ run pg_test pg_test
 
 # --- SQL regression tests: install (dev build), fixtures, pg_regress in pg_virtualenv
 regress() {
+    library_aside
     cargo pgrx install --pg-config "$PG_CONFIG" | tail -1
     local out="$WORK/regress"
     mkdir -p "$out"; chmod 777 "$out"
