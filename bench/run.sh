@@ -215,5 +215,6 @@ awk -F'\t' -v clin="$CLIN" -v coh="$COH" -v cohs="$COH_S" -v py="$PY" '
 
 say "4-5. PHI crypto and rotation (bench/phi_crypto.sh)"
 bash "$REPO/bench/phi_crypto.sh" "${BENCH_CRYPTO:-1000000}" "${BENCH_ROTATE:-100000}"
+bash "$REPO/bench/growth.sh"  # growth with records and samples; unload beside a second batch; the 500-sample cohort
 bash "$REPO/bench/cli.sh"  # 7. the client CLI vs Python vcf-pg-loader 0.5.4 vs vcf_load vs binary COPY, on a cluster of its own
 bash "$REPO/bench/citus.sh"  # 8. scale-out: one node vs a Citus coordinator + 2 workers (load rows/s, query latency)

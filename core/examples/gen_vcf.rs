@@ -1,7 +1,11 @@
 //! Deterministic benchmark VCFs (no downloads): the same arguments always give the same bytes.
 //!
-//!   gen_vcf clinical RECORDS > clinical.vcf   one sample, SNVs/indels/multi-allelics, ANN
-//!   gen_vcf cohort RECORDS SAMPLES > cohort.vcf   joint-called cohort, GT:DP:GQ:AD
+//!   gen_vcf clinical RECORDS [SEED] > clinical.vcf   one sample, SNVs/indels/multi-allelics, ANN
+//!   gen_vcf cohort RECORDS SAMPLES [SEED] > cohort.vcf   joint-called cohort, GT:DP:GQ:AD
+//!
+//! SEED (default 0, which gives the bytes these commands always gave) draws another file of the
+//! same shape and size: same samples and record count, other positions, alleles and genotypes
+//! (bench/growth.sh loads two such files to measure an unload beside a second batch).
 //!
 //! Allele frequencies follow a skewed spectrum (most variants rare) and genotypes are drawn
 //! under Hardy-Weinberg from them, so dosage counts and carrier fractions look like real data.
@@ -181,8 +185,19 @@ fn draw_gt(rng: &mut Rng, afs: &[f64]) -> (usize, usize) {
     (a.min(b), a.max(b))
 }
 
-fn generate(out: &mut impl Write, records: u64, samples: usize, clinical: bool) -> io::Result<()> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (records << 16) ^ samples as u64);
+fn generate(
+    out: &mut impl Write,
+    records: u64,
+    samples: usize,
+    clinical: bool,
+    seed: u64,
+) -> io::Result<()> {
+    // Seed 0 keeps the state of earlier versions; xorshift must never start at 0.
+    let state = 0x9E37_79B9_7F4A_7C15
+        ^ (records << 16)
+        ^ samples as u64
+        ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut rng = Rng(if state == 0 { 1 } else { state });
     let names: Vec<String> = (0..samples)
         .map(|i| {
             if clinical {
@@ -286,17 +301,24 @@ fn generate(out: &mut impl Write, records: u64, samples: usize, clinical: bool) 
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: gen_vcf clinical RECORDS | gen_vcf cohort RECORDS SAMPLES";
+    let usage = "usage: gen_vcf clinical RECORDS [SEED] | gen_vcf cohort RECORDS SAMPLES [SEED]";
     let num = |i: usize| -> u64 {
         args.get(i)
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("{usage}"))
     };
+    let seed = |i: usize| -> u64 {
+        if args.len() > i {
+            num(i)
+        } else {
+            0
+        }
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let r = match args.get(1).map(String::as_str) {
-        Some("clinical") => generate(&mut out, num(2), 1, true),
-        Some("cohort") => generate(&mut out, num(2), num(3) as usize, false),
+        Some("clinical") => generate(&mut out, num(2), 1, true, seed(3)),
+        Some("cohort") => generate(&mut out, num(2), num(3) as usize, false, seed(4)),
         _ => panic!("{usage}"),
     };
     r.and_then(|_| out.flush()).expect("writing the VCF");
