@@ -7,6 +7,9 @@
 //!   `SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION` (no temp objects, no
 //!   `SET ROLE`, no session-state changes inside), in a new GUC nest level with
 //!   `search_path = pg_catalog, pg_temp`, and restores both on every exit, an ERROR included;
+//! - on Citus, [`as_owner`] first calls `vcf.citus_fence()`, so the owner's worker sessions
+//!   (which Citus opens inside the caller's transaction) get the same pinned `search_path`,
+//!   after any `SET LOCAL` the caller propagated;
 //! - the transport check reads the connection itself, not a view a session can shadow.
 //!
 //! SQL run inside [`as_owner`] names every relation with its schema; with `pg_catalog` first
