@@ -198,8 +198,9 @@ SELECT 'pages ' || pg_relation_size('vcf.genotypes') / 8192;" |
 TSV_COLUMNS="name rep records samples mode
  load_s load_wal load_fpi load_ckpt variants genotypes rss_mb geno_bytes var_bytes load2_s
  unload_s unload_wal unload_fpi unload_ckpt unload_rows reltuples vacuuming blocks heap_pages
- ckpt_unload_s ckpt_unload_wal ckpt_unload_fpi force_s reload_s analyze_s fresh_unload_s empty_block_pages all_pages"
+ ckpt_unload_s ckpt_unload_wal ckpt_unload_fpi ckpt_unload_ckpt force_s reload_s analyze_s fresh_unload_s empty_block_pages all_pages"
 echo $TSV_COLUMNS | tr ' ' '\t' > "$TSV"
+rm -f "$GW"/unload_plan_*.txt             # plans of an earlier run
 field() { echo "$1" | cut -d' ' -f"$2"; } # field "WORDS" N
 
 measure() { # measure NAME RECORDS SAMPLES MODE REP [cohort]: one row of the TSV
@@ -229,7 +230,7 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric
     rest="$rest $(empty_block_pages "$(field "$bl" 2)")"
     set -- "$1" "$5" "$2" "$3" "$4"
     printf '%s\t' "$@" $(field "$l1" 1-4) $(field "$l1" 6-8) $sz "$(field "$l2" 1)" \
-        $(field "$u" 1-7) $(field "$bl" 1) $(field "$bl" 3) $(field "$uc" 1-3) $rest | sed 's/\t$/\n/' >> "$TSV"
+        $(field "$u" 1-7) $(field "$bl" 1) $(field "$bl" 3) $(field "$uc" 1-4) $rest | sed 's/\t$/\n/' >> "$TSV"
     printf '  %-22s run %s: load %s s, %s rows, unload %s s, after a CHECKPOINT %s s\n' "$1" "$2" \
         "$(field "$l1" 1)" "$(( $(field "$l1" 6) + $(field "$l1" 7) ))" "$(field "$u" 1)" "$(field "$uc" 1)"
 }
