@@ -15,6 +15,8 @@ use super::vault::{self, audit};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgSqlErrorCode, Uuid};
 use serde_json::json;
+use vcf_pg_loader_core::crypto::EnvelopeError;
+use vcf_pg_loader_core::threads;
 
 fn check_batch_size(batch_size: i32) {
     if batch_size < 1 {
@@ -57,17 +59,27 @@ fn lock_out_loads() {
     );
 }
 
-/// Re-seal up to `limit` stale rows with `mapping_id > after`, in `mapping_id` order; returns
-/// (rows read, rows written, the last mapping_id read). Runs as the owner.
-///
-/// One heap write per row, one visit per row per pass: rows are read without a lock in
-/// primary-key order from a cursor (rows behind it — rotated, or their dead versions — are
-/// never read again; a key_id index scan would walk the dead entries of every earlier batch)
-/// and written by one `UPDATE … FROM` that applies each new envelope only if the row is still
-/// under the key it was read under — a concurrent rotator or writer wins, never a lost update.
-/// A row another session holds is waited for by that UPDATE.
-fn reseal_rows(keys: &LoadedKeys, limit: i32, after: i64) -> (i64, i64, i64) {
-    let active = keys.keyring.active_key_id().to_string();
+/// Stale rows read for re-sealing, in `mapping_id` order.
+struct Stale {
+    ids: Vec<i64>,
+    rows: Vec<(Uuid, Option<Vec<u8>>, Option<String>)>,
+    /// Each row's key id as read: the write applies only if it is unchanged.
+    olds: Vec<Option<String>>,
+}
+
+/// The new column values of a batch, ready for the UPDATE.
+struct Resealed {
+    ids: Vec<i64>,
+    envelopes: Vec<Vec<u8>>,
+    nonces: Vec<Vec<u8>>,
+    blind: Vec<Vec<u8>>,
+    olds: Vec<Option<String>>,
+}
+
+/// Up to `limit` stale rows with `mapping_id > after`. Rows are read without a lock in
+/// primary-key order (rows behind the cursor — rotated, or their dead versions — are never
+/// read again; a key_id index scan would walk the dead entries of every earlier batch).
+fn read_stale(active: &str, limit: i32, after: i64) -> Stale {
     // The primary-key order, whatever the statistics say (a sequential or bitmap scan would
     // read every row again on every batch).
     spi::run(
@@ -75,46 +87,56 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32, after: i64) -> (i64, i64, i64) {
         "SELECT pg_catalog.set_config('enable_seqscan', 'off', true), pg_catalog.set_config('enable_bitmapscan', 'off', true)",
         &[],
     );
-    let rows = spi::rows(
+    let mut stale = Stale {
+        ids: vec![],
+        rows: vec![],
+        olds: vec![],
+    };
+    spi::rows(
         "reading rows to rotate",
         "SELECT mapping_id, anonymous_id, original_id_encrypted, original_id, key_id FROM phi_vault.sample_id_mapping
           WHERE mapping_id OPERATOR(pg_catalog.>) $3
             AND (key_id OPERATOR(pg_catalog.<) $1 OR key_id OPERATOR(pg_catalog.>) $1 OR key_id IS NULL)
           ORDER BY mapping_id LIMIT $2",
-        &[active.clone().into(), limit.into(), after.into()],
+        &[active.into(), limit.into(), after.into()],
         |r| {
-            (
-                r.req::<i64>(1),
-                r.req::<Uuid>(2),
-                r.get::<Vec<u8>>(3),
-                r.get::<String>(4),
-                r.get::<String>(5),
-            )
+            stale.ids.push(r.req::<i64>(1));
+            stale.rows.push((r.req::<Uuid>(2), r.get::<Vec<u8>>(3), r.get::<String>(4)));
+            stale.olds.push(r.get::<String>(5));
         },
     );
-    let n = rows.len();
-    let Some(last) = rows.last().map(|r| r.0) else {
-        return (0, 0, after);
+    stale
+}
+
+/// Seal every row again under the active key. Pure (no PostgreSQL call), so it may run on
+/// another thread while the backend writes the previous batch.
+fn reseal(keys: &LoadedKeys, stale: Stale) -> Result<Resealed, EnvelopeError> {
+    let n = stale.ids.len();
+    let mut out = Resealed {
+        ids: stale.ids,
+        envelopes: Vec::with_capacity(n),
+        nonces: Vec::with_capacity(n),
+        blind: Vec::with_capacity(n),
+        olds: stale.olds,
     };
-    let (mut ids, mut encs, mut ivs, mut hmacs, mut olds) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for (mapping_id, anon, enc, plain, old) in rows {
-        let name = vault::reveal(Some(keys), &anon, enc.as_deref(), plain);
-        let sealed = keys
-            .keyring
-            .seal(name.as_bytes(), &vault::context_of(&anon))
-            .unwrap_or_else(|e| errors::envelope(&e));
-        ivs.push(sealed.nonce().to_vec());
-        hmacs.push(sealed.blind_index().to_vec());
-        encs.push(sealed.into_envelope());
-        ids.push(mapping_id);
-        olds.push(old);
+    for (anon, enc, plain) in &stale.rows {
+        let sealed =
+            keys.keyring
+                .reseal(enc.as_deref(), plain.as_deref(), &vault::context_of(anon))?;
+        out.nonces.push(sealed.nonce().to_vec());
+        out.blind.push(sealed.blind_index().to_vec());
+        out.envelopes.push(sealed.into_envelope());
     }
+    Ok(out)
+}
+
+/// One `UPDATE … FROM` for the batch; each new envelope applies only if the row is still
+/// under the key it was read under — a concurrent rotator or writer wins, never a lost
+/// update. A row another session holds is waited for. Returns rows written.
+fn write_resealed(r: Resealed, active: &str) -> i64 {
+    let (Some(&first), Some(&last)) = (r.ids.first(), r.ids.last()) else {
+        return 0;
+    };
     // The mapping table's guard lets crypto columns change only while this is on; it is
     // discarded with the owner context's settings.
     spi::run(
@@ -122,37 +144,79 @@ fn reseal_rows(keys: &LoadedKeys, limit: i32, after: i64) -> (i64, i64, i64) {
         "SELECT pg_catalog.set_config('vcf_pg_loader.internal_rotation', 'on', true)",
         &[],
     );
-    let written = spi::one::<i64>(
+    // The id bounds keep a merge join from reading the index from the first row each batch.
+    let written = spi::count(
         "writing rotated rows",
-        "WITH w AS (UPDATE phi_vault.sample_id_mapping m
-                       SET original_id_encrypted = u.e, encryption_iv = u.i, original_id_hmac = u.h, key_id = $6
-                      FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.bytea[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[], $5::pg_catalog.text[]) AS u(id, e, i, h, k)
-                     WHERE m.mapping_id OPERATOR(pg_catalog.=) u.id AND m.key_id IS NOT DISTINCT FROM u.k RETURNING 1)
-         SELECT pg_catalog.count(*) FROM w",
-        &[ids.into(), encs.into(), ivs.into(), hmacs.into(), olds.into(), active.into()],
-    )
-    .unwrap_or(0);
+        "UPDATE phi_vault.sample_id_mapping m
+            SET original_id_encrypted = u.e, encryption_iv = u.i, original_id_hmac = u.h, key_id = $6
+           FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.bytea[], $3::pg_catalog.bytea[], $4::pg_catalog.bytea[], $5::pg_catalog.text[]) AS u(id, e, i, h, k)
+          WHERE m.mapping_id OPERATOR(pg_catalog.=) u.id AND m.key_id IS NOT DISTINCT FROM u.k
+            AND m.mapping_id OPERATOR(pg_catalog.>=) $7 AND m.mapping_id OPERATOR(pg_catalog.<=) $8",
+        &[
+            r.ids.into(),
+            r.envelopes.into(),
+            r.nonces.into(),
+            r.blind.into(),
+            r.olds.into(),
+            active.into(),
+            first.into(),
+            last.into(),
+        ],
+    );
     spi::run(
         "ending the rotation mark",
         "SELECT pg_catalog.set_config('vcf_pg_loader.internal_rotation', 'off', true)",
         &[],
     );
-    (n as i64, written, last)
+    written
+}
+
+/// Re-seal up to `limit` stale rows with `mapping_id > after`; returns (rows read, rows
+/// written, the last mapping_id read). Runs as the owner.
+fn reseal_rows(keys: &LoadedKeys, limit: i32, after: i64) -> (i64, i64, i64) {
+    let active = keys.keyring.active_key_id().to_string();
+    let stale = read_stale(&active, limit, after);
+    let (read, last) = (
+        stale.ids.len() as i64,
+        stale.ids.last().copied().unwrap_or(after),
+    );
+    let resealed = reseal(keys, stale).unwrap_or_else(|e| errors::envelope(&e));
+    (read, write_resealed(resealed, &active), last)
 }
 
 /// The last pass: loads locked out, locked rows waited for, everything left re-sealed.
+/// Batch k+1 is sealed on a second thread while the backend writes batch k (the sealing
+/// was a tenth of the time; the UPDATE is the rest).
 fn reseal_rest(keys: &LoadedKeys, batch_size: i32) -> i64 {
     lock_out_loads();
     vault::reseal_source_paths(keys);
-    let (mut total, mut cursor) = (0, 0);
+    let active = keys.keyring.active_key_id().to_string();
+    let (mut total, mut cursor, mut pending) = (0, 0, None::<Resealed>);
     loop {
         check_for_interrupts!();
-        let (read, written, last) = reseal_rows(keys, batch_size, cursor);
-        total += written;
-        cursor = last;
-        if read < batch_size as i64 {
-            return total;
+        let stale = read_stale(&active, batch_size, cursor);
+        let full = stale.ids.len() == batch_size as usize;
+        cursor = stale.ids.last().copied().unwrap_or(cursor);
+        let sealed = std::thread::scope(|s| {
+            let sealer = threads::with_signals_blocked(|| s.spawn(|| reseal(keys, stale)));
+            if let Some(batch) = pending.take() {
+                total += write_resealed(batch, &active);
+            }
+            sealer.join()
+        });
+        let sealed = match sealed {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(e)) => errors::envelope(&e),
+            Err(_) => raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "the rotation's sealing thread failed",
+                None,
+            ),
+        };
+        if !full {
+            return total + write_resealed(sealed, &active);
         }
+        pending = Some(sealed);
     }
 }
 

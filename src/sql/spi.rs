@@ -23,6 +23,15 @@ pub fn run(what: &str, sql: &str, args: &[DatumWithOid]) {
     Spi::run_with_args(sql, args).unwrap_or_else(|e| fail(what, e))
 }
 
+/// Run a data-modifying statement; returns the rows it processed.
+pub fn count(what: &str, sql: &str, args: &[DatumWithOid]) -> i64 {
+    Spi::connect_mut(|c| {
+        c.update(sql, None, args)
+            .unwrap_or_else(|e| fail(what, e))
+            .len() as i64
+    })
+}
+
 /// The first column of the first row (None: no row or NULL).
 pub fn one<T: FromDatum + IntoDatum>(what: &str, sql: &str, args: &[DatumWithOid]) -> Option<T> {
     Spi::get_one_with_args::<T>(sql, args).unwrap_or_else(|e| match e {

@@ -43,6 +43,24 @@ impl Keyring {
             blind_index: self.blind_index(plaintext),
         })
     }
+
+    /// Rotation: seal again under the active key what `envelope` holds (decrypted with
+    /// whichever key of the ring sealed it) or, for a row never encrypted, `plaintext`.
+    /// The decrypted bytes are zeroized when done.
+    pub fn reseal(
+        &self,
+        envelope: Option<&[u8]>,
+        plaintext: Option<&str>,
+        context: &[u8],
+    ) -> Result<SealedRow, EnvelopeError> {
+        match envelope {
+            Some(ct) => {
+                let pt = zeroize::Zeroizing::new(self.decrypt(ct, context)?);
+                self.seal(&pt, context)
+            }
+            None => self.seal(plaintext.unwrap_or_default().as_bytes(), context),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -54,6 +72,35 @@ mod tests {
     fn keyring() -> Keyring {
         let k = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         Keyring::parse(&k).unwrap()
+    }
+
+    #[test]
+    fn reseal_moves_a_row_to_the_active_key_and_keeps_what_it_holds() {
+        let old = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let new = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let before = Keyring::parse(&old).unwrap();
+        let after = Keyring::parse(&format!("{new}\n{old}")).unwrap();
+        let sealed = before.seal(b"NA12878", b"ctx").unwrap();
+        let moved = after.reseal(Some(sealed.envelope()), None, b"ctx").unwrap();
+        assert_eq!(moved.key_id(), after.active_key_id());
+        assert_ne!(moved.key_id(), sealed.key_id());
+        assert_eq!(after.decrypt(moved.envelope(), b"ctx").unwrap(), b"NA12878");
+        assert_eq!(moved.blind_index(), after.blind_index(b"NA12878"));
+        // A row stored before encryption existed is sealed from its plaintext column.
+        let legacy = after.reseal(None, Some("HG00096"), b"ctx").unwrap();
+        assert_eq!(
+            after.decrypt(legacy.envelope(), b"ctx").unwrap(),
+            b"HG00096"
+        );
+        // The context binds: another row's pseudonym cannot open it.
+        assert!(after
+            .reseal(Some(sealed.envelope()), None, b"other")
+            .is_err());
+        // A key the ring lacks is an error, not a silent copy.
+        assert!(Keyring::parse(&new)
+            .unwrap()
+            .reseal(Some(sealed.envelope()), None, b"ctx")
+            .is_err());
     }
 
     #[test]
