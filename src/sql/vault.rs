@@ -464,14 +464,9 @@ pub fn reseal_source_paths(keys: &keys::LoadedKeys) -> i64 {
     let n = rows.len() as i64;
     for (id, ct) in rows {
         let ctx = source_context(&id);
-        let path = Zeroizing::new(
-            keys.keyring
-                .decrypt(&ct, &ctx)
-                .unwrap_or_else(|e| errors::envelope(&e)),
-        );
         let sealed = keys
             .keyring
-            .seal(&path, &ctx)
+            .reseal(Some(&ct), None, &ctx)
             .unwrap_or_else(|e| errors::envelope(&e));
         spi::run(
             "writing a rotated load path",
