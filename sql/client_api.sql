@@ -237,6 +237,36 @@ COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 v
 -- took 12 minutes where the ranges take seconds): sequential scans are off for this call.
 -- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
 -- Owner only.
+-- A load appends genotype pages whose BRIN ranges stay unsummarized until a VACUUM, and every
+-- unsummarized range is visited by every delete of an id block: an unload right after loads
+-- read the whole table once per block of the load (docs/performance.md, 0.5.0). So each load
+-- summarizes the ranges at its finish, and an unload first summarizes any left. Summarizing
+-- takes SHARE UPDATE EXCLUSIVE on vcf.genotypes until the transaction ends: readers and loads
+-- go on; a VACUUM, an ANALYZE or another load's summary waits. It waits itself at most 2 s (an
+-- autovacuum in its way is cancelled after deadlock_timeout), then leaves the ranges to the
+-- next load, unload or VACUUM (all correct, only slower). Returns the ranges summarized, NULL
+-- when it did not wait, 0 on Citus (the shards' own VACUUM summarizes their ranges).
+CREATE OR REPLACE FUNCTION vcf.summarize_genotypes() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''vcf.genotypes''::pg_catalog.regclass)'
+           INTO distributed;
+    END IF;
+    IF distributed THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN NULL;
+    END;
+    RETURN brin_summarize_new_values('vcf.genotypes_variant_id_brin'::regclass);
+END $$;
+COMMENT ON FUNCTION vcf.summarize_genotypes() IS 'Summarize the BRIN ranges of vcf.genotypes that loads appended (an unload then visits only its own pages); waits at most 2 s for the lock, else leaves them to the next load or VACUUM. Owner only.';
+
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
@@ -253,6 +283,7 @@ BEGIN
     IF mode IS NOT NULL THEN
         PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     END IF;
+    PERFORM vcf.summarize_genotypes();   -- else each block's delete reads unsummarized pages
     IF EXISTS (SELECT 1 FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id) THEN
         FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id ORDER BY block LOOP
             DELETE FROM vcf.genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
@@ -560,6 +591,7 @@ BEGIN
                                 warnings = coalesce(p_warnings, '{}'::jsonb)
      WHERE load_batch_id = p_load_batch_id;
     UPDATE vcf.load_blocks SET finished = true WHERE load_batch_id = p_load_batch_id;
+    PERFORM vcf.summarize_genotypes();
     PERFORM phi_vault.append_audit('load', jsonb_build_object(
         'source_file', b.source_file, 'file_sha256', b.file_sha256, 'load_batch_id', p_load_batch_id::text,
         'records', p_records, 'variants', nv, 'genotypes', ng, 'samples', b.samples,
@@ -744,7 +776,7 @@ BEGIN
     END LOOP;
     FOREACH f IN ARRAY ARRAY[
         'phi_vault.append_audit(text, jsonb)', 'phi_vault.seal_audit()', 'vcf.reserve_block(uuid)',
-        'vcf.unload_batch(uuid)', 'vcf.claimed_here(uuid)',
+        'vcf.unload_batch(uuid)', 'vcf.summarize_genotypes()', 'vcf.claimed_here(uuid)',
         'vcf.client_claim_load(text, bigint, jsonb, boolean)', 'vcf.client_reserve_block(uuid)',
         'vcf.client_describe_load(uuid, text, text, text, text, text, uuid[])',
         'vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb)',

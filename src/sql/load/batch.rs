@@ -152,6 +152,12 @@ pub fn finish(id: Uuid, f: &Finished) {
         "UPDATE vcf.load_blocks SET finished = true WHERE load_batch_id = $1",
         &[id.into()],
     );
+    // The BRIN ranges of the pages just written, so that an unload visits only its own pages.
+    spi::run(
+        "summarizing the load's genotype pages",
+        "SELECT vcf.summarize_genotypes()",
+        &[],
+    );
 }
 
 /// Remove a batch's rows; returns variant + genotype rows removed (`vcf.unload_batch`, shared
