@@ -99,6 +99,8 @@ fixtures() {
     # A file large enough that a load is still running when a short statement_timeout fires.
     as_root sh -c "{ sed -n '/^##/p' '$REPO/tests/data/small_cohort.vcf'; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n';
         awk 'BEGIN { for (i = 1; i <= 200000; i++) printf \"chr1\t%d\t.\tA\tC,G\t50\tPASS\tDP=30;AF=0.1,0.2\tGT:AD:DP\t0/1:10,5,0:15\n\", i }'; } > $fx/local/big_generated.vcf"
+    # A second load of that size (other content) beside it (tests/pg_regress/sql/18_unload_pages.sql).
+    as_root sh -c "sed 's/^chr1\t/chr2\t/' $fx/local/big_generated.vcf > $fx/local/big_generated_chr2.vcf"
     as_root chmod -R a+rX "$fx/data" "$fx/local"
     # The malformed corpus (one file per defect; unreadable.vcf stays mode 000).
     as_root bash "$REPO/tests/malformed/make.sh" "$fx/malformed"

@@ -198,6 +198,16 @@ CREATE TABLE IF NOT EXISTS vcf.load_blocks (
     genotype_rows bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS load_blocks_batch_idx ON vcf.load_blocks (load_batch_id);
+-- The heap pages of vcf.genotypes whose BRIN summaries an unload forgot, by transaction
+-- (vcf.forget_genotype_pages): a summary taken later in the same transaction (a force
+-- reload's finish, a second unload) would still see the deleted rows, so it passes them over.
+-- Unlogged: a crash loses nothing worth keeping. Rows of ended transactions are removed by
+-- the next forget. Owner only.
+CREATE UNLOGGED TABLE IF NOT EXISTS vcf.forgotten_genotype_pages (
+    xact  xid8 NOT NULL,
+    pages int8range NOT NULL
+);
+COMMENT ON TABLE vcf.forgotten_genotype_pages IS 'Heap pages of vcf.genotypes whose BRIN summaries an unload forgot, by the transaction that forgot them (not summarized again in that transaction). Owner only.';
 -- Where vcf.variants/genotypes cannot carry the client row guard (distributed by Citus, after
 -- vcf_distribute()), client COPY goes to these local tables, guarded the same way, and
 -- vcf.client_finish_load moves the rows as the owner (vcf.client_copy_targets() says which).
@@ -246,16 +256,35 @@ COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 v
 -- autovacuum in its way is cancelled after deadlock_timeout), then leaves the ranges to the
 -- next load, unload or VACUUM (all correct, only slower). Returns the ranges summarized, NULL
 -- when it did not wait, 0 on Citus (the shards' own VACUUM summarizes their ranges).
-CREATE OR REPLACE FUNCTION vcf.summarize_genotypes() RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
+CREATE OR REPLACE FUNCTION vcf.genotypes_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    distributed boolean := false;
+    d boolean := false;
 BEGIN
     IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
         EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''vcf.genotypes''::pg_catalog.regclass)'
-           INTO distributed;
+           INTO d;
     END IF;
-    IF distributed THEN
+    RETURN d;
+END $$;
+COMMENT ON FUNCTION vcf.genotypes_distributed() IS 'True when vcf.genotypes is a Citus distributed table (vcf_distribute ran). Owner only.';
+
+-- The pages this transaction's unloads emptied (vcf.forgotten_genotype_pages).
+CREATE OR REPLACE FUNCTION vcf.forgotten_pages() RETURNS int8multirange
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(range_agg(pages), '{}') FROM vcf.forgotten_genotype_pages WHERE xact = pg_current_xact_id_if_assigned()
+$$;
+COMMENT ON FUNCTION vcf.forgotten_pages() IS 'Heap pages of vcf.genotypes whose BRIN summaries an unload forgot in this transaction. Owner only.';
+
+CREATE OR REPLACE FUNCTION vcf.summarize_genotypes() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
+DECLARE
+    idx regclass := 'vcf.genotypes_variant_id_brin'::regclass;
+    forgotten int8multirange := vcf.forgotten_pages();
+    n integer := 0;
+    r bigint;
+BEGIN
+    IF vcf.genotypes_distributed() THEN
         RETURN 0;
     END IF;
     BEGIN
@@ -263,9 +292,79 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
         RETURN NULL;
     END;
-    RETURN brin_summarize_new_values('vcf.genotypes_variant_id_brin'::regclass);
+    IF isempty(forgotten) THEN
+        RETURN brin_summarize_new_values(idx);
+    END IF;
+    FOR r IN SELECT generate_series(0, pg_relation_size('vcf.genotypes') / 8192 - 1, 128) LOOP
+        IF NOT forgotten && int8range(r, r + 128) THEN
+            n := n + brin_summarize_range(idx, r);
+        END IF;
+    END LOOP;
+    RETURN n;
 END $$;
-COMMENT ON FUNCTION vcf.summarize_genotypes() IS 'Summarize the BRIN ranges of vcf.genotypes that loads appended (an unload then visits only its own pages); waits at most 2 s for the lock, else leaves them to the next load or VACUUM. Owner only.';
+COMMENT ON FUNCTION vcf.summarize_genotypes() IS 'Summarize the BRIN ranges of vcf.genotypes that loads appended (an unload then visits only its own pages), except those an unload of this transaction forgot; waits at most 2 s for the lock, else leaves them to the next load or VACUUM. Owner only.';
+
+-- The heap pages a block's genotype rows lie on, from the rows of its first and last ids (a
+-- load writes them in id order; a few BRIN-served lookups, not a scan of the block). A window
+-- of ids, widened until it holds rows: in carriers mode most variants have none.
+CREATE OR REPLACE FUNCTION vcf.genotype_pages(p_block bigint) RETURNS int8range
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+SET max_parallel_workers_per_gather = 0 AS $$
+DECLARE
+    lo bigint;
+    hi bigint;
+    w bigint;
+    first_page bigint;
+    last_page bigint;
+BEGIN
+    SELECT min(variant_id), max(variant_id) INTO lo, hi FROM vcf.variants
+     WHERE variant_id >= p_block * 1048576 AND variant_id < (p_block + 1) * 1048576;
+    IF lo IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOREACH w IN ARRAY ARRAY[64, 4096, 1048576] LOOP
+        SELECT min((ctid::text::point)[0]) INTO first_page FROM vcf.genotypes
+         WHERE variant_id >= lo AND variant_id < lo + w;
+        EXIT WHEN first_page IS NOT NULL;
+    END LOOP;
+    FOREACH w IN ARRAY ARRAY[64, 4096, 1048576] LOOP
+        SELECT max((ctid::text::point)[0]) INTO last_page FROM vcf.genotypes
+         WHERE variant_id > hi - w AND variant_id <= hi;
+        EXIT WHEN last_page IS NOT NULL;
+    END LOOP;
+    IF first_page IS NULL OR last_page IS NULL THEN   -- variant rows without genotype rows
+        RETURN NULL;
+    END IF;
+    RETURN int8range(least(first_page, last_page), greatest(first_page, last_page), '[]');
+END $$;
+COMMENT ON FUNCTION vcf.genotype_pages(bigint) IS 'Heap pages of vcf.genotypes from the first to the last genotype row of a block (by its lowest and highest ids; NULL without genotype rows). Owner only.';
+
+-- An unload empties pages whose BRIN summaries keep its ids; a later load that fills them
+-- (after a VACUUM) would widen those summaries over every block between, and each later
+-- unload would visit them. So the unload forgets their summaries: the next summary (a load's
+-- finish, an unload, a VACUUM) sees only what lives there then. Same lock and wait as
+-- vcf.summarize_genotypes; false when it did not wait. 128: the index's pages_per_range.
+CREATE OR REPLACE FUNCTION vcf.forget_genotype_pages(p_pages int8range) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
+BEGIN
+    IF p_pages IS NULL OR isempty(p_pages) THEN
+        RETURN true;
+    END IF;
+    BEGIN
+        LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;
+    END;
+    PERFORM brin_desummarize_range('vcf.genotypes_variant_id_brin'::regclass, r)
+       FROM generate_series(lower(p_pages) / 128 * 128, upper(p_pages) - 1, 128) r;
+    -- Rows of ended transactions go; one that another session is removing is left to it.
+    DELETE FROM vcf.forgotten_genotype_pages WHERE ctid IN (
+        SELECT ctid FROM vcf.forgotten_genotype_pages
+         WHERE xact < pg_snapshot_xmin(pg_current_snapshot()) FOR UPDATE SKIP LOCKED);
+    INSERT INTO vcf.forgotten_genotype_pages VALUES (pg_current_xact_id(), int8range(lower(p_pages) / 128 * 128, upper(p_pages)));
+    RETURN true;
+END $$;
+COMMENT ON FUNCTION vcf.forget_genotype_pages(int8range) IS 'Forget the BRIN summaries of the ranges of these heap pages of vcf.genotypes (an unload emptied them); waits at most 2 s for the lock. Owner only.';
 
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
@@ -274,7 +373,9 @@ DECLARE
     v bigint;
     b bigint;
     k bigint;
+    pages int8range;
     mode text := current_setting('citus.multi_shard_modify_mode', true);
+    local boolean := NOT vcf.genotypes_distributed();   -- Citus: the shards' pages are the workers'
 BEGIN
     PERFORM vcf.citus_fence();
     -- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
@@ -286,9 +387,11 @@ BEGIN
     PERFORM vcf.summarize_genotypes();   -- else each block's delete reads unsummarized pages
     IF EXISTS (SELECT 1 FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id) THEN
         FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id ORDER BY block LOOP
+            pages := CASE WHEN local THEN vcf.genotype_pages(b) END;
             DELETE FROM vcf.genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
             GET DIAGNOSTICS k = ROW_COUNT;
             g := g + k;
+            PERFORM vcf.forget_genotype_pages(pages) WHERE k > 0;
         END LOOP;
     ELSE
         WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v
@@ -768,6 +871,7 @@ DECLARE
     f regprocedure;
 BEGIN
     ALTER TABLE vcf.load_blocks OWNER TO vcf_pg_loader_owner;
+    ALTER TABLE vcf.forgotten_genotype_pages OWNER TO vcf_pg_loader_owner;
     ALTER TABLE vcf.client_variants OWNER TO vcf_pg_loader_owner;
     ALTER TABLE vcf.client_genotypes OWNER TO vcf_pg_loader_owner;
     FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
@@ -776,7 +880,8 @@ BEGIN
     END LOOP;
     FOREACH f IN ARRAY ARRAY[
         'phi_vault.append_audit(text, jsonb)', 'phi_vault.seal_audit()', 'vcf.reserve_block(uuid)',
-        'vcf.unload_batch(uuid)', 'vcf.summarize_genotypes()', 'vcf.claimed_here(uuid)',
+        'vcf.unload_batch(uuid)', 'vcf.summarize_genotypes()', 'vcf.genotypes_distributed()',
+        'vcf.genotype_pages(bigint)', 'vcf.forget_genotype_pages(int8range)', 'vcf.forgotten_pages()', 'vcf.claimed_here(uuid)',
         'vcf.client_claim_load(text, bigint, jsonb, boolean)', 'vcf.client_reserve_block(uuid)',
         'vcf.client_describe_load(uuid, text, text, text, text, text, uuid[])',
         'vcf.client_finish_load(uuid, bigint, bigint, bigint, jsonb)',

@@ -106,6 +106,30 @@ total=$(q -c "SELECT count(*) FROM phi_vault.sample_id_mapping")
 check "every mapping decrypts after the concurrent run" "$total/$total" "$(q -c "$DECRYPTS")"
 check "rotation left nothing under the old key" "0" "$(q -c "SELECT count(*) FROM phi_vault.sample_id_mapping WHERE key_id <> '$B'")"
 
+# --- 2b. a VACUUM-like lock on vcf.genotypes stalls neither a load nor an unload -------------
+# Loads summarize their BRIN ranges at the finish and unloads first summarize and then forget
+# ranges; both need SHARE UPDATE EXCLUSIVE on vcf.genotypes, which a VACUUM holds for minutes.
+# They wait at most 2 s, then leave the ranges to the next load, unload or VACUUM.
+sed 's/^##copy=1$/##copy=locked/' "$OUT/concurrent_1.vcf" > "$OUT/locked.vcf"; chmod 644 "$OUT/locked.vcf"
+q -c "BEGIN" -c "LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE" -c "SELECT pg_sleep(30)" -c "COMMIT" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do
+    [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted")" = 1 ] && break
+    sleep 0.1
+done
+t0=$(date +%s)
+locked_batch=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT load_batch_id FROM vcf_load('$OUT/locked.vcf')" 2>&1)
+t1=$(date +%s)
+check "a load finishes while another session holds SHARE UPDATE EXCLUSIVE on vcf.genotypes (under 15 s)" "t" \
+    "$( [ $((t1 - t0)) -lt 15 ] && q -c "SELECT genotypes = 160000 FROM vcf.load_batches WHERE load_batch_id = '$locked_batch'" || echo "f ($((t1 - t0)) s: $locked_batch)")"
+unloaded=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT vcf_unload('$locked_batch')" 2>&1)
+t2=$(date +%s)
+check "an unload finishes under the same lock (under 15 s), its rows gone" "240000 t" \
+    "$unloaded $( [ $((t2 - t1)) -lt 15 ] && echo t || echo "f ($((t2 - t1)) s)")"
+q -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted" >/dev/null
+wait "$holder" 2>/dev/null
+check "the ranges the load could not summarize are summarized afterwards" "t" "$(q -c "SELECT vcf.summarize_genotypes() > 0")"
+
 # --- 3. leaks ------------------------------------------------------------------------------
 CANARY1=LEAKCANARY_9f1c2e_ALPHA
 CANARY2=LEAKCANARY_9f1c2e_BETA
