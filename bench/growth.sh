@@ -186,7 +186,7 @@ blocks_of() { # blocks_of ID: "blocks last_block heap_pages" — the load's bloc
 }
 
 empty_block_pages() { # empty_block_pages BLOCK: "visited pages": heap pages one genotype delete
-                      # of that (now empty) block visits, as vcf.unload_batch runs it, and all
+                      # of that (empty) block visits, as vcf.unload_batch runs it, and all
     q "SET enable_seqscan = off;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) DELETE FROM vcf.genotypes
  WHERE variant_id >= $1::bigint * 1048576 AND variant_id < ($1::bigint + 1) * 1048576;
@@ -204,7 +204,7 @@ rm -f "$GW"/unload_plan_*.txt             # plans of an earlier run
 field() { echo "$1" | cut -d' ' -f"$2"; } # field "WORDS" N
 
 measure() { # measure NAME RECORDS SAMPLES MODE REP [cohort]: one row of the TSV
-    local a b l1 l2 u uc id bl rest="- - - -" fl rl an
+    local a b l1 l2 u uc id bl eb rest="- - - -" fl rl an
     a=$(cohort_file "$2" "$3" 0)
     b=$(cohort_file "$2" "$3" 1)
     empty
@@ -214,6 +214,9 @@ measure() { # measure NAME RECORDS SAMPLES MODE REP [cohort]: one row of the TSV
     l2=$(load "$b" "$4")
     [ -z "${6:-}" ] || unload_plan "$id" > "$GW/unload_plan_$1.txt"
     bl=$(blocks_of "$id")                      # blocks last_block heap_pages
+    # The pages a delete of an unused block visits right after the loads: the ranges left
+    # unsummarized (every unload's block delete visits them; 0 when the loads summarized theirs)
+    eb=$(empty_block_pages "$(( $(field "$bl" 2) + 4096 ))")
     u=$(unload "$id")                          # right after the loads: secs wal fpi ckpt rows reltuples vacuuming
     if [ -n "${6:-}" ]; then                   # the cohort: force => true of B, A again, ANALYZE, unload A
         fl=$(load "$b" "$4" true)
@@ -226,8 +229,7 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric
     # The other batch after a CHECKPOINT: each heap page the delete dirties first is WAL-logged whole
     q "CHECKPOINT;" >/dev/null
     uc=$(unload "$(q "SELECT load_batch_id FROM vcf.load_batches LIMIT 1")")
-    # Last, so it touches no timed step: the pages a delete of A's (empty) last block visits
-    rest="$rest $(empty_block_pages "$(field "$bl" 2)")"
+    rest="$rest $eb"
     set -- "$1" "$5" "$2" "$3" "$4"
     printf '%s\t' "$@" $(field "$l1" 1-4) $(field "$l1" 6-8) $sz "$(field "$l2" 1)" \
         $(field "$u" 1-7) $(field "$bl" 1) $(field "$bl" 3) $(field "$uc" 1-4) $rest | sed 's/\t$/\n/' >> "$TSV"
@@ -310,7 +312,8 @@ awk -F'\t' -v layout="$LAYOUT" '
     print "  series'\'' first row (* outside 0.8-1.25). B/geno, B/var: bytes on disk (heap, toast, indexes) per row"
     print "  after one load. WAL/r: WAL bytes per row of the load; ckpt: checkpoints during it. RSS MB: the"
     print "  backend'\''s RssAnon growth during it. blk: blocks of 2^20 variant ids the load reserved (the unload"
-    print "  deletes once per block); scan%: heap pages of vcf.genotypes one delete of an empty block visits."
+    print "  deletes once per block); scan%: heap pages of vcf.genotypes a delete of an unused block visits right"
+    print "  after the loads (BRIN ranges left unsummarized: each block delete of an unload visits them)."
     if (bad != "") printf "  not linear:\n%s", bad; else print "  linear: every per-row time within 0.8-1.25x of its series'\'' first row"
   }' "$TSV"
 for f in "$GW"/unload_plan_*.txt; do
