@@ -289,7 +289,7 @@ BEGIN
     END IF;
     BEGIN
         LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
         RETURN NULL;
     END;
     IF isempty(forgotten) THEN
@@ -352,7 +352,7 @@ BEGIN
     END IF;
     BEGIN
         LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
         RETURN false;
     END;
     PERFORM brin_desummarize_range('vcf.genotypes_variant_id_brin'::regclass, r)
@@ -376,6 +376,7 @@ DECLARE
     pages int8range;
     mode text := current_setting('citus.multi_shard_modify_mode', true);
     local boolean := NOT vcf.genotypes_distributed();   -- Citus: the shards' pages are the workers'
+    forgetting boolean;
 BEGIN
     PERFORM vcf.citus_fence();
     -- On Citus (vcf_distribute) the batch row lives in a reference table that others reference:
@@ -384,14 +385,17 @@ BEGIN
     IF mode IS NOT NULL THEN
         PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     END IF;
-    PERFORM vcf.summarize_genotypes();   -- else each block's delete reads unsummarized pages
+    -- Summarize first, else each block's delete reads unsummarized pages. Its lock is then held
+    -- to the end, so forgetting never waits; when another session holds it, this unload
+    -- forgets nothing (one wait of 2 s, not one per block).
+    forgetting := vcf.summarize_genotypes() IS NOT NULL AND local;
     IF EXISTS (SELECT 1 FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id) THEN
         FOR b IN SELECT block FROM vcf.load_blocks WHERE load_batch_id = p_load_batch_id ORDER BY block LOOP
-            pages := CASE WHEN local THEN vcf.genotype_pages(b) END;
+            pages := CASE WHEN forgetting THEN vcf.genotype_pages(b) END;
             DELETE FROM vcf.genotypes WHERE variant_id >= b * 1048576 AND variant_id < (b + 1) * 1048576;
             GET DIAGNOSTICS k = ROW_COUNT;
             g := g + k;
-            PERFORM vcf.forget_genotype_pages(pages) WHERE k > 0;
+            PERFORM vcf.forget_genotype_pages(pages) WHERE k > 0 AND forgetting;
         END LOOP;
     ELSE
         WITH d AS (DELETE FROM vcf.genotypes g USING vcf.variants v

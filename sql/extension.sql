@@ -68,7 +68,9 @@ BEGIN
                FROM pg_class c
                JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
                JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vcf_pg_loader'
-              WHERE c.relkind IN ('r', 'S') AND c.oid <> 'phi_vault.audit_chain_head'::pg_catalog.regclass
+              WHERE c.relkind IN ('r', 'S')
+                AND c.oid NOT IN ('phi_vault.audit_chain_head'::pg_catalog.regclass,   -- rebuilt on restore
+                                  'vcf.forgotten_genotype_pages'::pg_catalog.regclass) -- one transaction's
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(r.rel, '');
     END LOOP;

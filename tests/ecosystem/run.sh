@@ -63,7 +63,7 @@ for pair in "eco_up 0.2.0" "eco_up1 0.1.0"; do
     q -d "$db" -c "ALTER EXTENSION vcf_pg_loader UPDATE"
     check "$from: updated to $CURRENT" "$CURRENT" "$(q -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'vcf_pg_loader'")"
     check "$from: rows unchanged by the update" "$before" "$(q -d "$db" -c "$COUNTS")"
-    check "$from: every table, partition, view and sequence owned by vcf_pg_loader_owner" "0/41" "$(q -d "$db" -c "$OWNED")"
+    check "$from: every table, partition, view and sequence owned by vcf_pg_loader_owner" "0/42" "$(q -d "$db" -c "$OWNED")"
     check "$from: updated catalog = fresh install's catalog" "$(q -d eco_new -c "$CATALOG")" "$(q -d "$db" -c "$CATALOG")"
     check "$from: audit chain verifies, anchored at the last row written before the update" "t" \
         "$(q -d "$db" -c "SELECT ok FROM phi_vault.verify_audit_chain(${last%% *}, '\\x${last#* }')")"

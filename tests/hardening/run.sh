@@ -130,6 +130,27 @@ q -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'vcf.genot
 wait "$holder" 2>/dev/null
 check "the ranges the load could not summarize are summarized afterwards" "t" "$(q -c "SELECT vcf.summarize_genotypes() > 0")"
 
+# --- 2c. a session that holds that lock and then waits on a load cannot make the load fail --
+# A deadlock: session A holds SHARE UPDATE EXCLUSIVE (its own load's finish, in an open
+# transaction) and then loads the same content as V, so it waits on V's uncommitted claim;
+# V's finish waits on A's lock. V's deadlock check finds the cycle first: its summary gives up
+# (as on a timeout) and its load commits; A's second load then finds it already loaded.
+for who in a v; do
+    { sed -n '/^##/p' "$FX/local/small_cohort.vcf"; echo "##deadlock=$who"; sed -n '/^#CHROM/,$p' "$FX/local/small_cohort.vcf"; } > "$OUT/deadlock_$who.vcf"
+    chmod 644 "$OUT/deadlock_$who.vcf"
+done
+q -c "BEGIN" -c "SELECT count(*) FROM vcf_load('$OUT/deadlock_a.vcf')" -c "SELECT pg_sleep(0.5)" \
+  -c "SELECT already_loaded FROM vcf_load('$OUT/deadlock_v.vcf')" -c "COMMIT" > "$OUT/deadlock_a.out" 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do
+    [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted")" = 1 ] && break
+    sleep 0.02
+done
+victim=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT genotypes FROM vcf_load('$OUT/deadlock_v.vcf')" 2>"$OUT/deadlock_v.err")
+wait "$holder" 2>/dev/null
+check "a load whose finish deadlocks with a session holding the lock still commits (its genotype rows)" "t t" \
+    "$(q -c "SELECT '$victim' ~ '^[0-9]+$' AND '$victim' <> '0', count(*) = 1 FROM vcf.load_batches WHERE source_file = '$OUT/deadlock_v.vcf'" | tr '|' ' ')"
+
 # --- 3. leaks ------------------------------------------------------------------------------
 CANARY1=LEAKCANARY_9f1c2e_ALPHA
 CANARY2=LEAKCANARY_9f1c2e_BETA

@@ -19,7 +19,8 @@ SELECT count(*) AS commented_objects
 SELECT vcf_pg_loader_version() IS NOT NULL AS library_loaded;
 SELECT name, context, short_desc <> '' AS described FROM pg_settings WHERE name LIKE 'vcf_pg_loader.%' ORDER BY name;
 
--- pg_dump keeps the rows of every table and sequence of the extension (config tables).
+-- pg_dump keeps the rows of every table and sequence of the extension (config tables), but the
+-- audit chain head (rebuilt on restore) and vcf.forgotten_genotype_pages (one transaction's).
 SELECT count(*) AS dumped_relations, count(*) FILTER (WHERE c.relkind = 'S') AS sequences
   FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_class c ON c.oid = t.oid
  WHERE e.extname = 'vcf_pg_loader';
