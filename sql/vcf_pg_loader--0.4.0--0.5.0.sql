@@ -245,21 +245,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION vcf.reserve_block(uuid) IS 'Reserve the next block of 2^20 variant ids for a load (variant_id = block * 2^20 + i). Owner only.';
 
--- Remove a load's rows (vcf_unload, force, and the client's --force): genotypes by the load's
--- blocks (a range scan of the BRIN index each), variants by load (its index). The plan must not
--- depend on statistics (right after a load they are stale, and a hash join of all genotypes
--- took 12 minutes where the ranges take seconds): sequential scans are off for this call.
--- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
--- Owner only.
--- A load appends genotype pages whose BRIN ranges stay unsummarized until a VACUUM, and every
--- unsummarized range is visited by every delete of an id block: an unload right after loads
--- read the whole table once per block of the load (docs/performance.md, 0.5.0). So each load
--- summarizes the ranges at its finish, and an unload first summarizes any left. Summarizing
--- takes SHARE UPDATE EXCLUSIVE on vcf.genotypes until the transaction ends: readers and loads
--- go on; a VACUUM, an ANALYZE or another load's summary waits. It waits itself at most 2 s (an
--- autovacuum in its way is cancelled after deadlock_timeout), then leaves the ranges to the
--- next load, unload or VACUUM (all correct, only slower). Returns the ranges summarized, NULL
--- when it did not wait, 0 on Citus (the shards' own VACUUM summarizes their ranges).
+-- Citus: after vcf_distribute the shards' pages are the workers' (their VACUUM summarizes them).
 CREATE OR REPLACE FUNCTION vcf.genotypes_distributed() RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -280,6 +266,16 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION vcf.forgotten_pages() IS 'Heap pages of vcf.genotypes whose BRIN summaries an unload forgot in this transaction. Owner only.';
 
+-- A load appends genotype pages whose BRIN ranges stay unsummarized until a VACUUM, and every
+-- unsummarized range is visited by every delete of an id block: an unload right after loads
+-- read the whole table once per block of the load (docs/performance.md, 0.5.0). So each load
+-- summarizes the ranges at its finish, and an unload first summarizes any left. Summarizing
+-- takes SHARE UPDATE EXCLUSIVE on vcf.genotypes until the transaction ends: readers and loads
+-- go on; a VACUUM, an ANALYZE or another load's summary waits. It waits itself at most 2 s (an
+-- autovacuum in its way is cancelled after deadlock_timeout) and gives up on a deadlock (a
+-- session that holds the lock and waits on this load's claim must not make the load fail),
+-- then leaves the ranges to the next load, unload or VACUUM (all correct, only slower).
+-- Returns the ranges summarized, NULL when it did not get the lock, 0 on Citus.
 CREATE OR REPLACE FUNCTION vcf.summarize_genotypes() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
 DECLARE
@@ -370,6 +366,12 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION vcf.forget_genotype_pages(int8range) IS 'Forget the BRIN summaries of the ranges of these heap pages of vcf.genotypes (an unload emptied them); waits at most 2 s for the lock. Owner only.';
 
+-- Remove a load's rows (vcf_unload, force, and the client's --force): genotypes by the load's
+-- blocks (a range scan of the BRIN index each), variants by load (its index). The plan must not
+-- depend on statistics (right after a load they are stale, and a hash join of all genotypes
+-- took 12 minutes where the ranges take seconds): sequential scans are off for this call.
+-- Loads written before 0.4.0 have no blocks: their genotypes are found through their variants.
+-- Owner only.
 CREATE OR REPLACE FUNCTION vcf.unload_batch(p_load_batch_id uuid) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
