@@ -106,6 +106,9 @@ total=$(q -c "SELECT count(*) FROM phi_vault.sample_id_mapping")
 check "every mapping decrypts after the concurrent run" "$total/$total" "$(q -c "$DECRYPTS")"
 check "rotation left nothing under the old key" "0" "$(q -c "SELECT count(*) FROM phi_vault.sample_id_mapping WHERE key_id <> '$B'")"
 
+# Sessions holding SHARE UPDATE EXCLUSIVE on vcf.genotypes (what a load's summary takes)
+LOCK_HOLDERS="FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted"
+wait_for_lock_holder() { for _ in $(seq 1 500); do [ "$(q -c "SELECT count(*) $LOCK_HOLDERS")" = 1 ] && return 0; sleep 0.02; done; return 1; }
 # --- 2b. a VACUUM-like lock on vcf.genotypes stalls neither a load nor an unload -------------
 # Loads summarize their BRIN ranges at the finish and unloads first summarize and then forget
 # ranges; both need SHARE UPDATE EXCLUSIVE on vcf.genotypes, which a VACUUM holds for minutes.
@@ -113,10 +116,7 @@ check "rotation left nothing under the old key" "0" "$(q -c "SELECT count(*) FRO
 sed 's/^##copy=1$/##copy=locked/' "$OUT/concurrent_1.vcf" > "$OUT/locked.vcf"; chmod 644 "$OUT/locked.vcf"
 q -c "BEGIN" -c "LOCK TABLE vcf.genotypes IN SHARE UPDATE EXCLUSIVE MODE" -c "SELECT pg_sleep(30)" -c "COMMIT" >/dev/null 2>&1 &
 holder=$!
-for _ in $(seq 1 100); do
-    [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted")" = 1 ] && break
-    sleep 0.1
-done
+wait_for_lock_holder
 t0=$(date +%s)
 locked_batch=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT load_batch_id FROM vcf_load('$OUT/locked.vcf')" 2>&1)
 t1=$(date +%s)
@@ -126,7 +126,7 @@ unloaded=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT vcf_
 t2=$(date +%s)
 check "an unload finishes under the same lock (under 15 s), its rows gone" "240000 t" \
     "$unloaded $( [ $((t2 - t1)) -lt 15 ] && echo t || echo "f ($((t2 - t1)) s)")"
-q -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted" >/dev/null
+q -c "SELECT pg_terminate_backend(pid) $LOCK_HOLDERS" >/dev/null
 wait "$holder" 2>/dev/null
 check "the ranges the load could not summarize are summarized afterwards" "t" "$(q -c "SELECT vcf.summarize_genotypes() > 0")"
 
@@ -142,10 +142,7 @@ done
 q -c "BEGIN" -c "SELECT count(*) FROM vcf_load('$OUT/deadlock_a.vcf')" -c "SELECT pg_sleep(0.5)" \
   -c "SELECT already_loaded FROM vcf_load('$OUT/deadlock_v.vcf')" -c "COMMIT" > "$OUT/deadlock_a.out" 2>&1 &
 holder=$!
-for _ in $(seq 1 100); do
-    [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'vcf.genotypes'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted")" = 1 ] && break
-    sleep 0.02
-done
+wait_for_lock_holder
 victim=$(timeout 25 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT genotypes FROM vcf_load('$OUT/deadlock_v.vcf')" 2>"$OUT/deadlock_v.err")
 wait "$holder" 2>/dev/null
 check "a load whose finish deadlocks with a session holding the lock still commits (its genotype rows)" "t t" \
