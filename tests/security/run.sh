@@ -272,7 +272,7 @@ SQL
 
 # Relations the code could read: catalogs (in pg_catalog) and ours (in vcf and phi_vault).
 CATALOGS="pg_settings pg_extension pg_stat_ssl pg_stat_gssapi pg_stat_activity pg_roles pg_authid pg_user pg_shadow pg_class pg_namespace pg_db_role_setting pg_proc pg_depend pg_file_settings pg_database pg_attribute pg_type pg_index pg_inherits pg_constraint pg_trigger pg_policy pg_sequence pg_auth_members pg_stat_progress_copy pg_locks pg_hba_file_rules pg_operator pg_cast pg_language pg_tables pg_views pg_sequences pg_available_extensions pg_init_privs"
-OURS="load_batches samples variants variants_other variants_chr1 variants_chr22 genotypes variant_id_block_seq sample_id_mapping sample_id_mapping_mapping_id_seq audit_log audit_log_audit_id_seq audit_chain_head load_sources pseudonyms"
+OURS="load_batches samples variants variants_other variants_chr1 variants_chr22 genotypes load_blocks forgotten_genotype_pages variant_id_block_seq sample_id_mapping sample_id_mapping_mapping_id_seq audit_log audit_log_audit_id_seq audit_chain_head load_sources pseudonyms"
 # views_sql ROLE: one temp view per relation, evaluating pwn() once per scan; the real rows
 # where ROLE may read them (so the code gets plausible data), else one row of typed NULLs.
 views_sql() {
@@ -298,7 +298,7 @@ SELECT format('CREATE TEMP VIEW %I AS %s;', r.name,
 SQL
 }
 
-DOMAIN_TYPES="text name uuid bytea jsonb json regclass regproc regprocedure regtype regrole regnamespace regoper oid int8 int4 int2 bool float4 float8 numeric timestamptz timestamp date interval inet cidr xid8 xid tid varchar bpchar char"
+DOMAIN_TYPES="text name uuid bytea jsonb json int8range int8multirange pg_snapshot regclass regproc regprocedure regtype regrole regnamespace regoper oid int8 int4 int2 bool float4 float8 numeric timestamptz timestamp date interval inet cidr xid8 xid tid varchar bpchar char"
 domains_sql() {
     local t
     for t in $DOMAIN_TYPES; do
@@ -357,7 +357,19 @@ pg_try_advisory_xact_lock|pg_catalog.int8|pg_catalog.bool|pg_catalog.pg_try_advi
 pg_extension_config_dump|pg_catalog.regclass, pg_catalog.text|pg_catalog.void|pg_catalog.pg_extension_config_dump($1, $2)
 pg_advisory_xact_lock|pg_catalog.int4, pg_catalog.int4|pg_catalog.void|pg_catalog.pg_advisory_xact_lock($1, $2)
 pg_advisory_xact_lock|pg_catalog.int8|pg_catalog.void|pg_catalog.pg_advisory_xact_lock($1)
-pg_notify|pg_catalog.text, pg_catalog.text|pg_catalog.void|pg_catalog.pg_notify($1, $2)'
+pg_notify|pg_catalog.text, pg_catalog.text|pg_catalog.void|pg_catalog.pg_notify($1, $2)
+isempty|pg_catalog.int8multirange|pg_catalog.bool|pg_catalog.isempty($1)
+isempty|pg_catalog.int8range|pg_catalog.bool|pg_catalog.isempty($1)
+int8range|pg_catalog.int8, pg_catalog.int8|pg_catalog.int8range|pg_catalog.int8range($1, $2)
+int8range|pg_catalog.int8, pg_catalog.int8, pg_catalog.text|pg_catalog.int8range|pg_catalog.int8range($1, $2, $3)
+int8multirange|pg_catalog.int8range|pg_catalog.int8multirange|pg_catalog.int8multirange($1)
+pg_relation_size|pg_catalog.regclass|pg_catalog.int8|pg_catalog.pg_relation_size($1)
+brin_summarize_new_values|pg_catalog.regclass|pg_catalog.int4|pg_catalog.brin_summarize_new_values($1)
+brin_summarize_range|pg_catalog.regclass, pg_catalog.int8|pg_catalog.int4|pg_catalog.brin_summarize_range($1, $2)
+brin_desummarize_range|pg_catalog.regclass, pg_catalog.int8|pg_catalog.void|pg_catalog.brin_desummarize_range($1, $2)
+pg_current_xact_id_if_assigned||pg_catalog.xid8|pg_catalog.pg_current_xact_id_if_assigned()
+pg_current_snapshot||pg_catalog.pg_snapshot|pg_catalog.pg_current_snapshot()
+pg_snapshot_xmin|pg_catalog.pg_snapshot|pg_catalog.xid8|pg_catalog.pg_snapshot_xmin($1)'
 # Operators: "op left right returns"
 EVIL_OPS=''
 for t in uuid text bytea int8 int4 int2 name jsonb bool timestamptz oid; do
@@ -368,7 +380,12 @@ for pair in int8:int4 int4:int8 name:text text:name; do
     for op in '=' '<>' '<' '>'; do EVIL_OPS+="$op pg_catalog.$l pg_catalog.$r pg_catalog.bool"$'\n'; done
 done
 for t in text bytea jsonb; do EVIL_OPS+="|| pg_catalog.$t pg_catalog.$t pg_catalog.$t"$'\n'; done
-for t in int8 int4; do for op in '+' '-' '*'; do EVIL_OPS+="$op pg_catalog.$t pg_catalog.$t pg_catalog.$t"$'\n'; done; done
+for t in int8 int4; do for op in '+' '-' '*' '/'; do EVIL_OPS+="$op pg_catalog.$t pg_catalog.$t pg_catalog.$t"$'\n'; done; done
+for op in '=' '<>' '<' '>' '<=' '>='; do EVIL_OPS+="$op pg_catalog.xid8 pg_catalog.xid8 pg_catalog.bool"$'\n'; done
+EVIL_OPS+='&& pg_catalog.int8multirange pg_catalog.int8range pg_catalog.bool
+&& pg_catalog.int8range pg_catalog.int8range pg_catalog.bool
++ pg_catalog.int8multirange pg_catalog.int8multirange pg_catalog.int8multirange
+'
 for op in '+' '-'; do EVIL_OPS+="$op pg_catalog.int8 pg_catalog.int4 pg_catalog.int8"$'\n'; done
 EVIL_OPS+='->> pg_catalog.jsonb pg_catalog.text pg_catalog.text
 -> pg_catalog.jsonb pg_catalog.text pg_catalog.jsonb
@@ -396,6 +413,11 @@ evil_sql() { # evil_sql SCHEMA: the schema, its functions, aggregates and operat
     cat <<SQL
 CREATE FUNCTION $s.unnest(a anyarray) RETURNS SETOF anyelement LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('func unnest(anyarray)'); RETURN QUERY SELECT pg_catalog.unnest(a); END \$e\$;
 CREATE FUNCTION $s.generate_series(a pg_catalog.int4, b pg_catalog.int4) RETURNS SETOF pg_catalog.int4 LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('func generate_series'); RETURN QUERY SELECT pg_catalog.generate_series(a, b); END \$e\$;
+CREATE FUNCTION $s.generate_series(a pg_catalog.int8, b pg_catalog.int8, c pg_catalog.int8) RETURNS SETOF pg_catalog.int8 LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('func generate_series(int8, int8, int8)'); RETURN QUERY SELECT pg_catalog.generate_series(a, b, c); END \$e\$;
+CREATE FUNCTION $s.ragg_sf(s pg_catalog.int8multirange, v pg_catalog.int8range) RETURNS pg_catalog.int8multirange LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('aggregate range_agg'); RETURN pg_catalog.multirange_union(s, pg_catalog.int8multirange(v)); END \$e\$;
+CREATE AGGREGATE $s.range_agg(pg_catalog.int8range) (SFUNC = $s.ragg_sf, STYPE = pg_catalog.int8multirange, INITCOND = '{}');
+CREATE FUNCTION $s.min_sf(s pg_catalog.int8, v pg_catalog.int8) RETURNS pg_catalog.int8 LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('aggregate min(int8)'); RETURN pg_catalog.int8smaller(s, v); END \$e\$;
+CREATE AGGREGATE $s.min(pg_catalog.int8) (SFUNC = $s.min_sf, STYPE = pg_catalog.int8);
 CREATE FUNCTION $s.cnt_star(s pg_catalog.int8) RETURNS pg_catalog.int8 LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('aggregate count(*)'); RETURN s OPERATOR(pg_catalog.+) 1; END \$e\$;
 CREATE AGGREGATE $s.count(*) (SFUNC = $s.cnt_star, STYPE = pg_catalog.int8, INITCOND = '0');
 CREATE FUNCTION $s.cnt_any(s pg_catalog.int8, v anyelement) RETURNS pg_catalog.int8 LANGUAGE plpgsql AS \$e\$ BEGIN PERFORM pg_temp.pwn('aggregate count(anyelement)'); RETURN s OPERATOR(pg_catalog.+) 1; END \$e\$;
@@ -456,6 +478,14 @@ entry_calls() {
         emit vcf_validate ok "SELECT \"check\", ok FROM vcf_validate(:'load_batch_id');"
         emit vcf_unload ok "SELECT vcf_unload(:'load_batch_id') IS NOT NULL;"
         emit "vcf_load(again)" ok "SELECT samples FROM vcf_load('$LD/attack.vcf');"
+        # Two force reloads in one transaction: unloads that forget BRIN pages, summaries that skip them
+        emit "vcf_load(force, twice in one transaction)" ok "BEGIN; SELECT samples FROM vcf_load('$LD/attack.vcf', force => true); SELECT samples FROM vcf_load('$LD/attack.vcf', force => true); COMMIT;"
+        # The client API's load and force reload (claim, finish: summaries, an unload that forgets)
+        emit "client load and its force reload" ok "SELECT pg_catalog.md5(pg_catalog.random()::pg_catalog.text) OPERATOR(pg_catalog.||) pg_catalog.md5(pg_catalog.random()::pg_catalog.text) AS sha \\gset
+BEGIN; SELECT load_batch_id AS c FROM vcf.client_claim_load(:'sha', 1, '{\"force\": false, \"normalize\": true, \"genotypes\": \"none\"}') \\gset
+SELECT vcf.client_finish_load(:'c', 0, 0, 0, '{}'); COMMIT;
+BEGIN; SELECT load_batch_id AS c FROM vcf.client_claim_load(:'sha', 1, '{\"force\": true, \"normalize\": true, \"genotypes\": \"none\"}', true) \\gset
+SELECT vcf.client_finish_load(:'c', 0, 0, 0, '{}'); COMMIT;"
         ;;
     esac
 }
